@@ -1,9 +1,10 @@
 """The configuration file, `finops.toml`: its schema and a strict loader.
 
-Every table of DESIGN §5 is a frozen dataclass below. Loading checks each key: an unknown
-key is an error naming the nearest known one, a value of the wrong type is an error naming
-the key and the type expected. Relative paths are resolved against the file's folder.
-Secrets never live here: only the names of environment variables that hold them.
+Every table of DESIGN §5 is a frozen dataclass below. Loading checks each key: an
+unknown key is an error naming the nearest known one, a value of the wrong type is an
+error naming the key and the type expected. Relative paths are resolved against the
+file's folder. Secrets never live here: only the names of environment variables that
+hold them.
 """
 
 from __future__ import annotations
@@ -309,9 +310,8 @@ def _scalar(hint: Any, value: Any, *, name: str, source: str) -> Any:
     elif hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(_wrong_type(name, "a whole number", value, source))
-    elif hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(_wrong_type(name, "a string", value, source))
+    elif hint is str and not isinstance(value, str):
+        raise ConfigError(_wrong_type(name, "a string", value, source))
     choices = _CHOICES.get(name)
     if choices and value not in choices:
         raise ConfigError(

@@ -2,7 +2,8 @@
 
 DESIGN §7 fixes the severity: a short blocking list stops the run; everything else is a
 warning shown on the data-quality page and in the report. A finding never carries raw
-rows, names or pay: only counts, row numbers, hashed ids and the values a check expected.
+rows, names or pay: only counts, row numbers, hashed ids and the values a check
+expected.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The canonical frames every reader produces and every transform consumes.
 
-Billing: one row per charge line, FOCUS column names (DESIGN §3). Money columns are float64
-at full precision; timestamps are tz-aware UTC; `Tags` is JSON text of a mapping (compact,
-kept as text so that millions of rows stay cheap); `x_TeamTag` holds the value of the
-configured team tag, resolved by the reader because only it knows its tag-key dialect.
-Columns starting `x_` are ours (or a FOCUS extension column kept as is).
+Billing: one row per charge line, FOCUS column names (DESIGN §3). Money columns are
+float64 at full precision; timestamps are tz-aware UTC; `Tags` is JSON text of a mapping
+(compact, kept as text so that millions of rows stay cheap); `x_TeamTag` holds the value
+of the configured team tag, resolved by the reader because only it knows its tag-key
+dialect. Columns starting `x_` are ours (or a FOCUS extension column kept as is).
 
 GPU samples: one row per GPU (or MIG instance) per timestamp, units in the names.
 
@@ -75,7 +75,7 @@ BILLING_MONEY = (
     Focus.ContractedCost,
 )
 
-# Columns every canonical billing frame has (filled with nulls when the source lacks them).
+# Columns every canonical billing frame has (null where the source lacks them).
 BILLING_COLUMNS = tuple(Focus)
 
 CATEGORIES = (

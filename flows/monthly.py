@@ -1,0 +1,237 @@
+"""The monthly flow: extract, validate, transform, report, deliver.
+
+Each stage is a Prefect task; retries live on the I/O tasks only (reading sources,
+sending mail). The month's folder appears all at once (reports/outputs.py) and a failed
+run leaves the last good one in place.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from ingest.billing import BillingLoad, read_billing
+from ingest.payroll import PeopleLoad, read_people
+from ingest.telemetry import TelemetryLoad, read_telemetry
+from ingest.validation import ValidationResult, validate_month
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import months
+from flows.publish import deliver_month, write_month
+from ingest.config import Config, load_config
+from transforms.errors import DataValidationError
+from transforms.findings import blocking
+from transforms.month import MonthResult, compute_month
+
+
+@dataclass
+class Extracted:
+    billing: BillingLoad
+    telemetry: TelemetryLoad | None
+    people: PeopleLoad | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@task(
+    name="extract-billing",
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    cache_policy=NO_CACHE,
+)
+def extract_billing(config: Config, month: str) -> BillingLoad:
+    load = read_billing(
+        config.sources.billing,
+        month,
+        team_tag=config.allocation.team_tag,
+        lookahead_months=config.sources.lookahead_months,
+        endpoint_url=config.s3.endpoint_url,
+    )
+    get_run_logger().info(
+        "billing: %s rows for %s from %s files",
+        len(load.frame),
+        month,
+        len(load.inputs),
+    )
+    return load
+
+
+@task(
+    name="extract-telemetry",
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    cache_policy=NO_CACHE,
+)
+def extract_telemetry(config: Config, month: str) -> TelemetryLoad | None:
+    if not config.sources.telemetry:
+        return None
+    load = read_telemetry(
+        config.sources.telemetry,
+        month,
+        telemetry=config.telemetry,
+        endpoint_url=config.s3.endpoint_url,
+    )
+    get_run_logger().info(
+        "telemetry: %s samples from %s files", len(load.frame), len(load.inputs)
+    )
+    return load
+
+
+@task(name="extract-hr", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+def extract_people(config: Config, month: str) -> PeopleLoad | None:
+    if not config.sources.hr:
+        return None
+    load = read_people(
+        config.sources.hr,
+        month,
+        people=config.people,
+        out_dir=config.report.out,
+        endpoint_url=config.s3.endpoint_url,
+    )
+    get_run_logger().info(
+        "hr: %s employees from %s files", len(load.frame), len(load.inputs)
+    )
+    return load
+
+
+@task(name="validate", cache_policy=NO_CACHE)
+def validate(config: Config, month: str, data: Extracted) -> ValidationResult:
+    findings = list(data.billing.findings)
+    for load in (data.telemetry, data.people):
+        if load is not None:
+            findings += load.findings
+    result = validate_month(
+        month=month,
+        billing=data.billing.frame,
+        telemetry=data.telemetry.frame if data.telemetry else None,
+        people=data.people.frame if data.people else None,
+        reader_findings=findings,
+        config=config,
+    )
+    get_run_logger().info(
+        "validation: %s checks, %s failed, %s warnings",
+        result.checks,
+        result.failed,
+        result.warnings,
+    )
+    return result
+
+
+@task(name="transform", cache_policy=NO_CACHE)
+def transform(config: Config, month: str, data: Extracted) -> MonthResult:
+    out = Path(config.report.out)
+    previous = months.read_summary(out, months.previous(month))
+    result = compute_month(
+        month=month,
+        config=config,
+        billing=data.billing.frame,
+        samples=_samples(data.telemetry),
+        people=data.people.frame if data.people else None,
+        previous_summary=previous,
+        history=months.cost_history(out, before=month),
+    )
+    get_run_logger().info(
+        "transform: total %.2f %s, %s recommendations",
+        result.totals["total_cost"],
+        result.currency,
+        len(result.recommendations),
+    )
+    return result
+
+
+def _samples(load: TelemetryLoad | None) -> pd.DataFrame:
+    from transforms.schema import GPU_COLUMNS
+
+    if load is None:
+        return pd.DataFrame(columns=list(GPU_COLUMNS))
+    return load.frame
+
+
+@flow(name="monthly-report", log_prints=False)
+def monthly_report(
+    month: str | None = None,
+    config_path: str = "finops.toml",
+    out: str | None = None,
+    send: bool = True,
+    resend: bool = False,
+) -> dict:
+    """Build, write and deliver one month's report (default: the previous month)."""
+    month = month or months.previous_month_utc()
+    months.check(month)
+    config = load_config(config_path)
+    if out:
+        config = months.with_out(config, out)
+    return run_month(config, month, send=send, resend=resend)
+
+
+def run_month(config: Config, month: str, *, send: bool, resend: bool) -> dict:
+    logger = get_run_logger()
+    started = datetime.now(UTC)
+    run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    timings: dict[str, float] = {}
+
+    clock = time.perf_counter()
+    data = Extracted(
+        billing=extract_billing(config, month),
+        telemetry=extract_telemetry(config, month),
+        people=extract_people(config, month),
+    )
+    timings["ingest"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    validation = validate(config, month, data)
+    timings["validate"] = time.perf_counter() - clock
+    stop = blocking(validation.findings)
+    if stop:
+        logger.error("validation: %s blocking findings; nothing written", len(stop))
+        raise DataValidationError(
+            f"{month}: {len(stop)} blocking findings; the last good report is kept. "
+            f"First: {stop[0].message}",
+            findings=stop,
+        )
+
+    clock = time.perf_counter()
+    result = transform(config, month, data)
+    timings["transform"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    written = write_month(
+        config=config,
+        month=month,
+        run_id=run_id,
+        started=started,
+        data=data,
+        validation=validation,
+        result=result,
+        timings=timings,
+    )
+    timings["report"] = time.perf_counter() - clock
+    delivery = deliver_month(config, month, send=send, resend=resend)
+    logger.info("report: %s", written["report"])
+    summary = months.read_summary(Path(config.report.out), month) or {}
+    brief = {
+        "total_cost": summary.get("totals", {}).get("total_cost"),
+        "provisional": summary.get("provisional"),
+    }
+    return {**written, "delivery": delivery, "timings": timings, "summary_data": brief}
+
+
+@flow(name="send-report")
+def send_existing(month: str, config_path: str = "finops.toml", out: str | None = None):
+    """Email a report that is already written (after a failed or skipped send)."""
+    months.check(month)
+    config = load_config(config_path)
+    if out:
+        config = months.with_out(config, out)
+    if not (Path(config.report.out) / month / "report.pdf").exists():
+        from transforms.errors import FinOpsError
+
+        raise FinOpsError(
+            f"no report for {month} in {config.report.out}; run "
+            f"`finops run --month {month}` first"
+        )
+    return deliver_month(config, month, send=True, resend=True)
