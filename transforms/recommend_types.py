@@ -93,8 +93,8 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def number(value: Any, default: float = 0.0) -> float:
-    """A finite float, or `default` for None, NaN, inf and text."""
+def number(value: Any, default: Any = 0.0) -> Any:
+    """A finite float, or `default` (0.0 unless given) for None, NaN, inf and text."""
     try:
         result = float(value)
     except (TypeError, ValueError):
