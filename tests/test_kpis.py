@@ -108,3 +108,12 @@ def test_numpy_numbers_come_out_as_plain_floats():
 
     assert type(kpis["gpus_per_platform_engineer"]["value"]) is float
     assert set(kpis) == set(KPIS)
+
+
+def test_savings_may_be_given_under_their_longer_name():
+    current = {**CURRENT, "recommended_monthly_savings": 3_000.0}
+    del current["recommended_savings"]
+
+    kpi = compute_kpis(current, None)["cost_savings_rate"]
+
+    assert kpi["value"] == pytest.approx(0.1)  # 3,000 / 30,000

@@ -512,3 +512,20 @@ def test_the_focus_sample_runs_end_to_end(real_data):
         assert rec.monthly_savings <= 0.30 * rec.evidence["on_demand_cost"] + 1e-9
     assert only(recs, "commitment_underused") == []  # the sample's 4 rows are Used
     json.dumps([r.to_dict() for r in recs], allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("error_pct", "confidence"),
+    [(5.0, "high"), (-20.0, "medium"), (40.0, "low"), (None, "low")],
+)
+def test_forecast_confidence_follows_last_months_error(error_pct, confidence):
+    forecast = {
+        "month": "2026-11",
+        "cost": 10.0,
+        "method": "naive",
+        "last_error": None if error_pct is None else {"error_pct": error_pct},
+    }
+
+    (rec,) = run(forecast=forecast)
+
+    assert rec.confidence == confidence

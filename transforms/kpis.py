@@ -111,6 +111,11 @@ KPIS: dict[str, tuple[Callable[[Raw], float | None], str]] = {
 
 def compute_kpis(current: Raw, previous_summary: Mapping | None) -> dict:
     """Every KPI as {value, previous, change, formula}."""
+    if "recommended_savings" not in current:  # the longer name is accepted too
+        current = {
+            **current,
+            "recommended_savings": current.get("recommended_monthly_savings"),
+        }
     kpis = {}
     for name, (compute, formula) in KPIS.items():
         value = compute(current)

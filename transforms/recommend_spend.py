@@ -308,12 +308,7 @@ def forecast(inputs: RecommendationInputs) -> list[Recommendation]:
     if not result or result.get("cost") is None:
         return []
     last = result.get("last_error") or {}
-    error_pct = last.get("error_pct")
-    if error_pct is None:
-        confidence = "low"
-    else:
-        confidence = "high" if abs(error_pct) <= 10 else "medium"
-        confidence = "low" if abs(error_pct) > 25 else confidence
+    confidence = _forecast_confidence(last.get("error_pct"))
     evidence = {"forecast_cost": number(result["cost"]), "method": result["method"]}
     evidence.update({f"last_{k}": v for k, v in last.items()})
     return [
@@ -327,3 +322,12 @@ def forecast(inputs: RecommendationInputs) -> list[Recommendation]:
             confidence=confidence,
         )
     ]
+
+
+def _forecast_confidence(error_pct: float | None) -> str:
+    """high within 10 % of last month's actual, medium within 25 %, else low."""
+    if error_pct is None:
+        return "low"
+    if abs(error_pct) <= 10:
+        return "high"
+    return "medium" if abs(error_pct) <= 25 else "low"
