@@ -83,6 +83,8 @@ def check_rows(table: pd.DataFrame, overhead_rate: float) -> RowCheck:
         bad |= mask
     good = ~bad
     for severity, check, mask, text in _kept_row_notes(cells, basis, inferred):
+        if check == "missing_full_part_flag" and "full_part" not in table:
+            continue  # an export without the optional column: nothing to note
         if (mask & good).any():
             findings.append(rows_finding(table[mask & good], severity, check, text))
     cost = _monthly_cost(basis, value, overhead_rate).where(good)
