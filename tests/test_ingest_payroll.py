@@ -158,7 +158,10 @@ BAD_ROWS = [
     # salaried without a salary
     (["E9", "X", "Research", "F", "SALARY", "", "", ""], "salaried_without_salary"),
     # hourly without hours
-    (["E9", "X", "Research", "F", "HOURLY", "", "", "30"], "hourly_without_rate_or_hours"),
+    (
+        ["E9", "X", "Research", "F", "HOURLY", "", "", "30"],
+        "hourly_without_rate_or_hours",
+    ),
     # a negative salary
     (["E9", "X", "Research", "F", "SALARY", "", "-5000", ""], "negative_amount"),
     # text where a rate belongs
@@ -299,7 +302,7 @@ def test_real_roster_department_cost_matches_an_independent_sum(real_data, tmp_p
     )
     load = read_people([str(path)], "2026-10", people=people, out_dir=tmp_path)
     result = people_costs(load.frame, people=people)
-    amounts = dict(zip(result.allocations["team"], result.allocations["amount"]))
+    amounts = result.allocations.set_index("team")["amount"].to_dict()
     expected = independent_department_cost(path, "DEPARTMENT OF AVIATION", "0.2")
     assert amounts == {"aviation": cents(expected)}
     with path.open(newline="", encoding="utf-8") as handle:

@@ -34,7 +34,7 @@ def team(name: str, costs: list[float], prefix: str = "") -> list[tuple]:
 
 
 def amounts(result) -> dict[str, float]:
-    return dict(zip(result.allocations["team"], result.allocations["amount"]))
+    return result.allocations.set_index("team")["amount"].to_dict()
 
 
 def test_teams_at_or_above_the_limit_keep_their_own_line():
@@ -122,7 +122,7 @@ def test_projects_split_costs_and_sum_back_to_the_total():
         data=[34, 34, 34, None, None, None],
     )
     result = people_costs(data, people=PeopleConfig())
-    projects = dict(zip(result.projects["key"], result.projects["amount"]))
+    projects = result.projects.set_index("key")["amount"].to_dict()
     assert projects == {"data": 2040.0, "eval": 1980.0, "infra": 30.0, "llm": 1980.0}
     assert round(sum(projects.values()), 2) == result.total
 
@@ -133,7 +133,7 @@ def test_projects_with_few_people_are_pooled():
         solo_project=[100, None, None, None],
     )
     result = people_costs(data, people=PeopleConfig())
-    projects = dict(zip(result.projects["key"], result.projects["amount"]))
+    projects = result.projects.set_index("key")["amount"].to_dict()
     # The solo project (1 person) pools; the pool joins "research", now 3 people.
     assert projects == {"research": 400.0}
 
@@ -174,7 +174,7 @@ def test_charge_back_moves_platform_people_cost_by_weights_exactly():
         weights={"research": 2.0, "inference": 1.0, "idle": 0.0},
     )
     people = moved[moved["category"] == "people"]
-    assert dict(zip(people["team"], people["amount"])) == {
+    assert people.set_index("team")["amount"].to_dict() == {
         "inference": 333.33,
         "research": 500.0 + 666.67,
     }
