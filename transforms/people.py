@@ -81,15 +81,16 @@ def people_costs(
     out_scope = frame[frame["team"] == ""]
     limit = people.min_group_size
     n_in = in_scope["employee_id_hash"].nunique()
+    paid = _paid(in_scope)["employee_id_hash"].nunique()
     headcount = _headcount(in_scope)
     out_count, out_cost, out_note = _out_of_scope(out_scope, limit, places)
     platform = int(in_scope["team"].isin(people.platform_teams).sum())
-    if n_in < limit:
+    if paid < limit:
         return PeopleResult(
             allocations=_empty_allocations(),
             total=0.0,
             suppressed=True,
-            note=_suppressed_note(n_in, limit, out_note),
+            note=_suppressed_note(n_in, paid, limit, out_note),
             in_scope_count=n_in,
             out_of_scope_count=out_count,
             out_of_scope_cost=out_cost,
@@ -143,8 +144,16 @@ def protect_groups(
     return _Groups(amounts, members, labels)
 
 
+def _paid(frame: pd.DataFrame) -> pd.DataFrame:
+    """People whose cost is above zero: only they count towards a group's size.
+
+    A team of three where two cost nothing would otherwise show one person's pay.
+    """
+    return frame[frame["monthly_cost"] > 0]
+
+
 def _members_and_amounts(frame: pd.DataFrame) -> dict[str, tuple[set[str], float]]:
-    grouped = frame.groupby("team", sort=True)
+    grouped = _paid(frame).groupby("team", sort=True)
     return {
         str(team): (set(part["employee_id_hash"]), float(part["monthly_cost"].sum()))
         for team, part in grouped
@@ -162,7 +171,7 @@ def _out_of_scope(
     count = int(out_scope["employee_id_hash"].nunique())
     if count == 0:
         return 0, None, "no employees out of scope"
-    if count < limit:
+    if _paid(out_scope)["employee_id_hash"].nunique() < limit:
         note = (
             f"{count} employees out of scope (departments not in "
             f"[people.departments]); their cost is not shown because fewer than "
@@ -177,11 +186,14 @@ def _out_of_scope(
     return count, cost, note
 
 
-def _suppressed_note(n_in: int, limit: int, out_note: str) -> str:
+def _suppressed_note(n_in: int, paid: int, limit: int, out_note: str) -> str:
+    who = f"{n_in} people are in scope"
+    if paid != n_in:
+        who += f" and only {paid} of them have a cost this month"
     return (
-        f"People cost left out of this report: {n_in} people are in scope, fewer "
-        f"than min_group_size ({limit}), so no amount could be shown without "
-        f"exposing someone's pay; {out_note}."
+        f"People cost left out of this report: {who}, fewer than min_group_size "
+        f"({limit}), so no amount could be shown without exposing someone's pay; "
+        f"{out_note}."
     )
 
 
@@ -306,10 +318,14 @@ def _projects(
 def _project_shares(
     in_scope: pd.DataFrame, long: pd.DataFrame
 ) -> dict[str, tuple[set[str], float]]:
-    """Key -> (people, raw amount); a person without splits counts for their team."""
-    cost = in_scope.set_index("employee_id_hash")["monthly_cost"]
-    team = in_scope.set_index("employee_id_hash")["team"]
-    long = long[long["employee_id_hash"].isin(cost.index)]
+    """Key -> (people, raw amount); a person without splits counts for their team.
+
+    Only people with a cost above zero and shares above 0 % are members of a key.
+    """
+    paid = _paid(in_scope).set_index("employee_id_hash")
+    cost, team = paid["monthly_cost"], paid["team"]
+    # A 0 % share adds nobody to a project: it must not count towards its size.
+    long = long[long["employee_id_hash"].isin(cost.index) & (long["percent"] > 0)]
     shares: dict[str, tuple[set[str], float]] = {}
     for row in long.itertuples(index=False):
         amount = float(cost[row.employee_id_hash]) * float(row.percent) / 100
