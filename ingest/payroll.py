@@ -325,7 +325,7 @@ def _add_splits(
 
 def _combine(frames: list[pd.DataFrame], findings: list[Finding]) -> pd.DataFrame:
     if not frames:
-        return _empty_frame()
+        return _empty_frame()[list(PEOPLE_COLUMNS)]
     frame = pd.concat(frames, ignore_index=True)
     duplicated = frame["employee_id_hash"].duplicated(keep="first")
     if duplicated.any():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from ingest.config import PeopleConfig
 from ingest.payroll import map_headers, read_people
 from transforms.findings import Severity
 from transforms.people import people_costs
+from transforms.schema import PEOPLE_COLUMNS
 
 SALT = "test-salt"
 HEADER = [
@@ -322,3 +324,24 @@ def test_real_roster_department_cost_matches_an_independent_sum(real_data, tmp_p
         "part_time_salaried": part_salaried,
     }
     assert len(load.frame) == len(rows)
+
+
+def test_a_folder_reads_gzipped_csv_and_skips_other_files_with_a_warning(tmp_path):
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    plain = write_csv(tmp_path / "roster.csv", HEADER, ROWS)
+    (folder / "roster.csv.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    (folder / "notes.txt").write_text("not payroll")
+    load = read_people([str(folder)], "2026-10", people=config(), out_dir=tmp_path)
+    assert len(load.frame) == 4
+    (finding,) = load.findings
+    assert (finding.check, finding.file) == (
+        "unreadable_format",
+        str(folder / "notes.txt"),
+    )
+
+
+def test_no_payroll_entries_give_an_empty_frame(tmp_path):
+    load = read_people([], "2026-10", people=config(), out_dir=tmp_path)
+    assert list(load.frame.columns) == list(PEOPLE_COLUMNS)
+    assert load.frame.empty and load.inputs == [] and load.findings == []
