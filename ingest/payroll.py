@@ -305,7 +305,7 @@ def _add_splits(
     for key, header in splits.items():
         values = raw[header].map(lambda v: str(v).strip().removesuffix("%").strip())
         percent = pd.to_numeric(values.replace("", None), errors="coerce")
-        bad = (values != "") & (percent.isna() | (percent < 0))
+        bad = (values != "") & (percent.isna() | (percent < 0) | (percent > 100))
         if bad.any():
             rows = frame.loc[bad[bad].index].rename(
                 columns={"x_row": "row", "employee_id_hash": "id_hash"}
@@ -403,7 +403,7 @@ def _split_rows(
             "row": range(2, len(raw) + 2),
         }
     )
-    bad = percent.isna() | (percent < 0) | (table["key"] == "")
+    bad = percent.isna() | (percent < 0) | (percent > 100) | (table["key"] == "")
     findings = []
     if bad.any():
         rows = table[bad].rename(columns={"employee_id_hash": "id_hash"})
