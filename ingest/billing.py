@@ -96,7 +96,7 @@ def _month_frame(results: list[FileResult]) -> pd.DataFrame:
     frame = pd.concat(parts, ignore_index=True)
     for column in BILLING_MONEY + QUANTITIES:
         frame[column] = frame[column].astype("float64")
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.columns[frame.dtypes.map(pd.api.types.is_object_dtype)]:
         frame[column] = frame[column].where(frame[column].notna(), None)
     ordered = [str(c) for c in BILLING_COLUMNS]
     extras = sorted(c for c in frame.columns if c not in ordered)

@@ -1,8 +1,8 @@
-"""One billing file read for one month: detect its format, map it, keep the month's rows.
+"""One billing file read for one month: detect its format, map it, keep the month.
 
-The file is read chunk by chunk; each chunk is mapped onto the canonical frame and cut to
-the month at once, so memory holds one chunk plus the month's rows. Rows dated outside the
-month are only counted: as restatements of their own month when dated before their
+The file is read chunk by chunk; each chunk is mapped onto the canonical frame and cut
+to the month at once, so memory holds one chunk plus the month's rows. Rows dated
+outside the month are only counted: as restatements of their own month when dated before their
 billing period (the row's `BillingPeriodStart`, else its delivery's period), else as
 out-of-period.
 """

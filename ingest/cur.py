@@ -1,7 +1,7 @@
 """AWS Cost and Usage Reports mapped onto the canonical (FOCUS) billing frame.
 
-Dialects, told apart by the header: legacy CUR with slash headers (`lineItem/UnblendedCost`,
-"cur-legacy"), the same columns in Athena snake_case (`line_item_unblended_cost`,
+Dialects, told apart by the header: legacy CUR with slash headers
+(`lineItem/UnblendedCost`, "cur-legacy"), the same columns in Athena snake_case (`line_item_unblended_cost`,
 "cur-athena"), a mix of both ("cur-mixed"), and CUR 2.0 from Data Exports ("cur-2.0":
 snake_case with `resource_tags` as a map, or JSON text in CSV).
 
@@ -255,7 +255,7 @@ def to_canonical(
     blocking: Tally,
     warning: Tally,
 ) -> pd.DataFrame:
-    """Map one chunk of CUR rows onto the canonical frame; problems go to the tallies."""
+    """Map one chunk of CUR rows onto the canonical frame; problems go to tallies."""
     columns = resolve_columns(header)
     raw = _parse_fields(chunk, columns, blocking)
     kind = raw["line_item_type"]

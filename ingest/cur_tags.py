@@ -26,7 +26,7 @@ _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def snake_key(key: str) -> str:
-    """How Athena and CUR 2.0 fold a tag key: 'user:CostCenter' -> 'user_cost_center'."""
+    """Athena's and CUR 2.0's folding: 'user:CostCenter' -> 'user_cost_center'."""
     return _NOT_WORD.sub("_", _CAMEL.sub("_", key.strip()).lower()).strip("_")
 
 

@@ -1,4 +1,4 @@
-"""FOCUS 1.0 to 1.3 exports (CSV, CSV.gz, Parquet) mapped onto the canonical billing frame.
+"""FOCUS 1.0 to 1.3 exports (CSV, CSV.gz, Parquet) mapped onto the billing frame.
 
 Contract (README_billing.md has the full table): one row per charge line, FOCUS names
 kept; the text `NULL` and empty cells are null; timestamps without `T` or zone are UTC;
