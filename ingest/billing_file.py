@@ -2,9 +2,9 @@
 
 The file is read chunk by chunk; each chunk is mapped onto the canonical frame and cut
 to the month at once, so memory holds one chunk plus the month's rows. Rows dated
-outside the month are only counted: as restatements of their own month when dated before their
-billing period (the row's `BillingPeriodStart`, else its delivery's period), else as
-out-of-period.
+outside the month are only counted: as restatements of their own month when dated
+before their billing period (the row's `BillingPeriodStart`, else its delivery's
+period), else as out-of-period.
 """
 
 from __future__ import annotations

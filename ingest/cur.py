@@ -1,9 +1,9 @@
 """AWS Cost and Usage Reports mapped onto the canonical (FOCUS) billing frame.
 
 Dialects, told apart by the header: legacy CUR with slash headers
-(`lineItem/UnblendedCost`, "cur-legacy"), the same columns in Athena snake_case (`line_item_unblended_cost`,
-"cur-athena"), a mix of both ("cur-mixed"), and CUR 2.0 from Data Exports ("cur-2.0":
-snake_case with `resource_tags` as a map, or JSON text in CSV).
+(`lineItem/UnblendedCost`, "cur-legacy"), the same columns in Athena snake_case
+(`line_item_unblended_cost`, "cur-athena"), a mix of both ("cur-mixed"), and CUR 2.0
+from Data Exports ("cur-2.0": snake_case, `resource_tags` a map, or JSON text in CSV).
 
 The mapping tables below are DESIGN §3 and §4 as data: line item type -> ChargeCategory,
 line item type -> amortization rule, product code -> ServiceCategory. With `Net*`
