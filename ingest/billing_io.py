@@ -117,9 +117,10 @@ def unique_names(header: list[str]) -> list[str]:
 
 
 def iter_chunks(
-    path: Path, kind: str, columns: list[str], uri: str, chunk_rows: int = CHUNK_ROWS
+    path: Path, kind: str, columns: list[str], uri: str, chunk_rows: int = 0
 ) -> Iterator[pd.DataFrame]:
     """The wanted columns, `chunk_rows` rows at a time, with a 1-based `_row`."""
+    chunk_rows = chunk_rows or CHUNK_ROWS
     reader = _parquet_chunks if kind == "parquet" else _csv_chunks
     first_row = 1
     try:

@@ -238,7 +238,11 @@ def test_unparseable_cost_and_time_block_with_rows_and_values(tmp_path):
     load = read_billing([write(tmp_path, "u.csv", text)], "2026-10")
     found = {f.check: f for f in load.findings if f.severity == Severity.BLOCKING}
     cost = found["unparseable_cost"]
-    assert (cost.column, cost.count, cost.examples) == ("lineItem/UnblendedCost", 1, [2])
+    assert (cost.column, cost.count, cost.examples) == (
+        "lineItem/UnblendedCost",
+        1,
+        [2],
+    )
     assert "'one dollar'" in cost.message
     stamp = found["unparseable_timestamp"]
     assert (stamp.column, stamp.count, stamp.examples) == (
@@ -262,7 +266,9 @@ def test_quoted_commas_boms_crlf_and_e_notation(tmp_path):
     frame = load.frame
     assert checks(load) == []
     assert frame["BilledCost"].sum() == pytest.approx(20.015)
-    assert frame["InvoiceIssuerName"].tolist() == ["Amazon Web Services Canada, Inc."] * 2
+    assert (
+        frame["InvoiceIssuerName"].tolist() == ["Amazon Web Services Canada, Inc."] * 2
+    )
     assert frame["x_SourceRow"].tolist() == [1, 2]
     assert load.inputs[0].format == "cur-legacy"
     assert load.inputs[0].rows == 2

@@ -32,7 +32,7 @@ def test_null_text_naive_timestamps_tags_and_x_columns(tmp_path):
         "f.csv.gz",
         [
             HEADER,
-            '1.5,1.0,USD,Usage,2026-10-01 00:00:00,2026-10-01 01:00:00,Usage-Based,'
+            "1.5,1.0,USD,Usage,2026-10-01 00:00:00,2026-10-01 01:00:00,Usage-Based,"
             'NULL,A1,"{""team"": ""research"", ""user:team"": ""x""}",keep',
             "2,2,USD,Usage,2026-10-31T23:00:00Z,NULL,Usage-based,NULL,A1,NULL,NULL",
         ],
