@@ -1,4 +1,4 @@
-"""What a month contains: month selection, CUR deliveries, real CUR exports end to end."""
+"""What a month contains: month selection, CUR deliveries, real CUR exports."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def test_cur_row_without_invoice_id_is_provisional(tmp_path):
 def test_not_csv_or_parquet_raises(tmp_path):
     path = tmp_path / "bill.xlsx"
     path.write_bytes(b"PK\x03\x04\x00\x00binary")
-    with pytest.raises(IngestError, match="not a CSV, CSV.gz or Parquet"):
+    with pytest.raises(IngestError, match=r"not a CSV, CSV\.gz or Parquet"):
         read_billing([str(path)], "2026-10")
     with pytest.raises(IngestError, match="source not found"):
         read_billing([str(tmp_path / "missing.csv")], "2026-10")

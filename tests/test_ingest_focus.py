@@ -1,4 +1,4 @@
-"""FOCUS 1.0-1.3 onto the canonical billing frame, on small inputs and the real sample."""
+"""FOCUS 1.0-1.3 onto the canonical billing frame: small inputs and the real sample."""
 
 from __future__ import annotations
 
