@@ -403,14 +403,12 @@ def host_costs(
     cloud_cost, matched = match_billing(billing, hosts, window, findings)
     kwh = table["energy_kwh"]
     onprem = table["location"] == "onprem"
-    table["hardware"] = table["host"].map(cloud_cost).fillna(0.0)
-    table.loc[onprem, "hardware"] = table.loc[onprem, "host"].map(
-        lambda h: hosts[h].purchase_cost / hosts[h].depreciation_months
-    )
-    table["maintenance"] = 0.0
-    table.loc[onprem, "maintenance"] = table.loc[onprem, "host"].map(
-        lambda h: hosts[h].purchase_cost * hosts[h].maintenance_rate / 12.0
-    )
+    owned = {h: c for h, c in hosts.items() if c.location == "onprem"}
+    depreciation = {h: c.purchase_cost / c.depreciation_months for h, c in owned.items()}
+    upkeep = {h: c.purchase_cost * c.maintenance_rate / 12.0 for h, c in owned.items()}
+    hardware = table["host"].map(cloud_cost).astype("float64")
+    table["hardware"] = hardware.fillna(table["host"].map(depreciation)).fillna(0.0)
+    table["maintenance"] = table["host"].map(upkeep).astype("float64").fillna(0.0)
     table["energy_cost"] = np.where(
         onprem, kwh * energy.pue * energy.price_per_kwh, 0.0
     )
@@ -658,7 +656,7 @@ def _per_gpu(
 ) -> pd.DataFrame:
     out = per_gpu.copy()
     out["location"] = out["host"].map(dict(zip(table["host"], table["location"])))
-    host_rate = out["host"].map(rate).fillna(0.0)
+    host_rate = out["host"].map(rate).astype("float64").fillna(0.0)
     out["cost"] = host_rate * out["observed_hours"]
     out["idle_cost"] = host_rate * out["idle_hours"]
     return out[PER_GPU_COLUMNS]
@@ -682,7 +680,7 @@ def _summary(frame: pd.DataFrame, per_host: pd.DataFrame, idle_cost: float) -> d
 def _jobs(frame: pd.DataFrame, rate: dict[str, float]) -> pd.DataFrame:
     job = frame["job"].where(frame["job"].fillna("") != "", frame["pod"]).fillna("")
     named = frame.assign(job=job)[job != ""]
-    cost = named["host"].map(rate).fillna(0.0) * named["busy_hours"]
+    cost = named["host"].map(rate).astype("float64").fillna(0.0) * named["busy_hours"]
     jobs = (
         named.assign(cost=cost)
         .groupby(["job", "team"], as_index=False)
