@@ -10,8 +10,9 @@ to one row per GPU (or MIG instance) per timestamp:
   the `GPU-` prefix, model in `nvidia_smi_gpu_info{name=...}`).
 
 Units on the way in (FIELDS): DCGM_FI_DEV_GPU_UTIL is a percent, DCGM_FI_PROF_* and
-nvidia_smi_*_ratio are ratios 0..1, DCGM energy is a counter in millijoules, memory in MiB
-(DCGM) or bytes (nvidia_smi). Blank values and NaN are missing, never 0. Series without a
+nvidia_smi_*_ratio are ratios 0..1, DCGM energy is a counter in millijoules,
+memory in MiB (DCGM) or bytes (nvidia_smi). Blank values and NaN are missing, never 0.
+Series without a
 GPU UUID label (label-less dummy series) are ignored.
 """
 
@@ -183,8 +184,25 @@ def to_samples(parsed: ParsedMetrics, *, default_seconds: float) -> pd.DataFrame
     wide = _pivot(chunks)
     table = pd.DataFrame(list(identities), columns=list(IDENTITY))
     samples = wide.join(table, on="ident").drop(columns="ident")
+    samples = _one_row_per_gpu_and_time(samples)
     samples["gpu_model"] = samples["gpu_uuid"].map(models).fillna("")
     return samples
+
+
+def _one_row_per_gpu_and_time(samples: pd.DataFrame) -> pd.DataFrame:
+    """Series of one GPU that differ only in workload labels merge into one sample.
+
+    An exporter that puts pod labels on some metrics only would otherwise count the
+    GPU twice at that time; the first non-empty label and value are kept.
+    """
+    keys = [c for c in IDENTITY if c not in WORKLOAD_LABELS] + ["timestamp"]
+    if not samples.duplicated(keys).any():
+        return samples
+    labels = list(WORKLOAD_LABELS)
+    samples[labels] = samples[labels].replace("", np.nan)
+    merged = samples.groupby(keys, sort=False, dropna=False).first().reset_index()
+    merged[labels] = merged[labels].fillna("")
+    return merged
 
 
 def _identity(series: Series) -> tuple | None:
@@ -223,7 +241,9 @@ def _chunk(series: Series, ident: int, default_seconds: float) -> tuple:
 
 
 def _pivot(chunks: list[tuple]) -> pd.DataFrame:
-    ident, seconds, code, value = (np.concatenate(parts) for parts in zip(*chunks))
+    ident, seconds, code, value = (
+        np.concatenate(parts) for parts in zip(*chunks, strict=False)
+    )
     long = pd.DataFrame({"ident": ident, "seconds": seconds, "code": code, "v": value})
     keys = long[["ident", "seconds"]].drop_duplicates()
     known = long[long["code"] >= 0]
@@ -262,7 +282,7 @@ _COUNTER_LINE = re.compile(r"^\s*DCGM_\w+\s*,\s*(gauge|counter|label)\s*,")
 
 
 def is_counter_list(text: str) -> bool:
-    """dcgm-exporter's field list (`DCGM_FI_X, gauge, help`): configuration, not data."""
+    """dcgm-exporter's field list (`DCGM_FI_X, gauge, help`): not samples."""
     rows = [
         line
         for line in text.splitlines()

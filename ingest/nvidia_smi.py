@@ -5,8 +5,8 @@ separated by ", ". Units sit in the header (`power.draw [W]`) and, without `noun
 the cells (`433.78 W`); they are stripped only from numeric fields. Any bracketed cell
 (`[N/A]`, `[Not Supported]`, `[Unknown Error]`, ...) and a bare `N/A` is missing (NaN),
 never 0, and leaves the other fields of the row alone. Strings such as `driver_version`
-and `pci.bus_id` stay strings. Timestamps (`2026/07/14 09:00:27.792`) carry no zone: they
-are read in `[telemetry] timezone` and converted to UTC.
+and `pci.bus_id` stay strings. Timestamps (`2026/07/14 09:00:27.792`) carry no zone:
+they are read in `[telemetry] timezone` and converted to UTC.
 
 `--query-compute-apps` files hold per-process GPU memory; `parse_compute_apps` reads
 them into their own frame (they are not GPU samples).
@@ -108,7 +108,7 @@ def parse_query_gpu(text: str, *, timezone: str = "UTC") -> SmiTable:
 
 
 def _split_rows(text: str) -> tuple[list[str], pd.Series, list[int]]:
-    """Header fields, data lines by 1-based line number, and lines of the wrong width."""
+    """Header fields, data lines by 1-based line number, lines of the wrong width."""
     lines = pd.Series(text.splitlines())
     lines.index = lines.index + 1
     lines = lines[lines.str.strip() != ""]

@@ -182,7 +182,7 @@ def _prometheus(
 
 
 def scrape_time(uri: str) -> float:
-    """Epoch seconds: an ISO time in the file name, else the file's modification time."""
+    """Epoch seconds: an ISO time in the file name, else the file's mtime."""
     name = uri.rsplit("/", 1)[-1]
     match = _ISO_IN_NAME.search(name)
     if match:
@@ -208,7 +208,7 @@ def _with_hosts(
     labels = samples[list(LABEL_COLUMNS)].fillna("").astype(str)
     combos = labels.drop_duplicates()
     names = [
-        host_name(uri, dict(zip(LABEL_COLUMNS, row)), telemetry)
+        host_name(uri, dict(zip(LABEL_COLUMNS, row, strict=False)), telemetry)
         for row in combos.itertuples(index=False)
     ]
     lookup = combos.assign(host=names)
@@ -220,7 +220,7 @@ def _with_hosts(
 
 
 def host_name(uri: str, labels: dict[str, str], telemetry: TelemetryConfig) -> str:
-    """[telemetry.hosts] by file glob or label value, else host labels, else the file."""
+    """[telemetry.hosts] by file glob or label value, else labels, else the file."""
     for pattern, host in telemetry.hosts.items():
         if _file_matches(uri, pattern):
             return host
@@ -229,7 +229,7 @@ def host_name(uri: str, labels: dict[str, str], telemetry: TelemetryConfig) -> s
         for candidate in (value, _without_port(value)):
             if candidate and candidate in telemetry.hosts:
                 return telemetry.hosts[candidate]
-    for name, value in zip(dcgm.HOST_LABELS, values):
+    for name, value in zip(dcgm.HOST_LABELS, values, strict=False):
         if value:
             return _without_port(value) if name == "instance" else value
     return host_from_file(uri)

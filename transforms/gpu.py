@@ -240,7 +240,7 @@ def physical_energy(
     window: Month,
     findings: list[Finding],
 ) -> pd.DataFrame:
-    """Energy (J) and observed seconds per physical GPU; MIG series repeat the device."""
+    """Energy (J) and observed seconds per physical GPU (MIG series repeat it)."""
     columns = [*PHYSICAL, "timestamp", "seconds", "power_watts", "energy_joules"]
     device = frame[[*columns, "gpu_model"]].sort_values(
         [*PHYSICAL, "timestamp"], kind="stable"
@@ -329,8 +329,8 @@ def _report_caps(device: pd.DataFrame, findings: list[Finding]) -> None:
     findings.append(
         _warning(
             "power_cap",
-            f"{int(over.sum())} energy intervals on {len(gpus)} GPUs exceeded the power "
-            "cap x their length and were clipped to it: check power_cap_watts in "
+            f"{int(over.sum())} energy intervals on {len(gpus)} GPUs exceeded the "
+            "power cap x their length and were clipped to it: check power_cap_watts in "
             "[[inventory]] and the energy counter",
             count=int(over.sum()),
             examples=[f"{h}/{u}" for h, u in gpus.head(10).itertuples(index=False)],
@@ -404,7 +404,9 @@ def host_costs(
     kwh = table["energy_kwh"]
     onprem = table["location"] == "onprem"
     owned = {h: c for h, c in hosts.items() if c.location == "onprem"}
-    depreciation = {h: c.purchase_cost / c.depreciation_months for h, c in owned.items()}
+    depreciation = {
+        h: c.purchase_cost / c.depreciation_months for h, c in owned.items()
+    }
     upkeep = {h: c.purchase_cost * c.maintenance_rate / 12.0 for h, c in owned.items()}
     hardware = table["host"].map(cloud_cost).astype("float64")
     table["hardware"] = hardware.fillna(table["host"].map(depreciation)).fillna(0.0)
@@ -462,7 +464,7 @@ def match_billing(
     window: Month,
     findings: list[Finding],
 ) -> tuple[dict[str, float], pd.Index]:
-    """EffectiveCost per cloud host: rows of its resource_id, or its pattern and tags."""
+    """EffectiveCost per cloud host: its resource_id rows, or pattern and tags."""
     rows = _month_rows(billing, window)
     taken = pd.Series(False, index=rows.index)
     costs: dict[str, float] = {}
@@ -608,7 +610,7 @@ def _assemble(
 ) -> GpuResult:
     table = costs.table
     rate = table["cost"] / table["spread_hours"].where(table["spread_hours"] > 0)
-    rate = dict(zip(table["host"], rate.fillna(0.0)))
+    rate = dict(zip(table["host"], rate.fillna(0.0), strict=False))
     allocations = allocate(frame, table, telemetry.idle_policy)
     idle_by_host = allocations[allocations["team"] == IDLE].groupby("host")["amount"]
     per_host = _per_host(table, hosts)
@@ -655,7 +657,9 @@ def _per_gpu(
     per_gpu: pd.DataFrame, table: pd.DataFrame, rate: dict[str, float]
 ) -> pd.DataFrame:
     out = per_gpu.copy()
-    out["location"] = out["host"].map(dict(zip(table["host"], table["location"])))
+    out["location"] = out["host"].map(
+        dict(zip(table["host"], table["location"], strict=False))
+    )
     host_rate = out["host"].map(rate).astype("float64").fillna(0.0)
     out["cost"] = host_rate * out["observed_hours"]
     out["idle_cost"] = host_rate * out["idle_hours"]
