@@ -227,7 +227,7 @@ def test_cloud_host_cost_goes_to_busy_teams_and_idle_to_the_cent():
     assert set(result.allocations["source"]) == {"telemetry"}
     assert set(result.allocations["category"]) == {"hardware"}
     assert sorted(result.matched_billing) == ["row0", "row1"]
-    assert result.summary["idle_cost"] == pytest.approx(30.86)
+    assert result.summary["idle_cost"] == pytest.approx(30.8625)
     host_row = result.per_host.iloc[0]
     assert host_row["cost_per_gpu_hour"] == pytest.approx(123.45 / 4)
     assert host_row["cost_per_busy_gpu_hour"] == pytest.approx(123.45 / 3)
