@@ -2,10 +2,10 @@
 
 Deterministic output: the same data gives the same bytes (a fixed `svg.hashsalt`, no
 date in the metadata), so re-runs of a month do not change the report for nothing.
-Text is drawn as paths (`svg.fonttype = "path"`), so a team name in a chart is shapes,
-never markup, and the PDF needs no fonts for it. Every chart is vector: the heat map uses
-pcolormesh, and its colour bar is kept unrasterized, so the SVG embeds no image and the
-renderer has nothing to fetch.
+Text is drawn as paths (`svg.fonttype = "path"`), so a team name in a chart is
+shapes, never markup, and the PDF needs no fonts for it. Every chart is vector: the heat
+map uses pcolormesh and its colour bar is kept unrasterized, so the SVG embeds no image
+and the renderer has nothing to fetch.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402 (after choosing the backend)
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 WIDTH_INCHES = 6.8  # the A4 text width of print.css, so 1 chart point = 1 page point
 BAR_COLOR = "#2f5d8a"
 NEGATIVE_COLOR = "#b5523b"
-STYLE = {
+STYLE: dict[Any, Any] = {
     "svg.hashsalt": "finops-report",
     "svg.fonttype": "path",
     "font.size": 8,
@@ -44,7 +44,9 @@ def category_chart(rows: Sequence[dict[str, Any]], currency: str) -> str:
 
 def team_chart(rows: Sequence[dict[str, Any]], currency: str) -> str:
     """Horizontal bars, one per row of the team table (largest at the top)."""
-    return _bars([r["name"] for r in rows], [float(r["amount"]) for r in rows], currency)
+    return _bars(
+        [r["name"] for r in rows], [float(r["amount"]) for r in rows], currency
+    )
 
 
 def daily_chart(daily: Sequence[tuple[str, float]], currency: str) -> str:
@@ -84,7 +86,8 @@ def heatmap_chart(cells: Sequence[dict[str, Any]]) -> str:
         ax.invert_yaxis()
         ax.set_xlabel("day of month")
         bar = fig.colorbar(mesh, ax=ax, format=PercentFormatter(1.0), pad=0.02)
-        bar.solids.set_rasterized(False)
+        if bar.solids is not None:
+            bar.solids.set_rasterized(False)
         fig.tight_layout()
         return _svg(fig)
 

@@ -66,7 +66,7 @@ _EMPTY_SUMMARY: dict[str, Any] = {
 class ReportContext:
     """Everything the month report and the team reports show.
 
-    summary: the summary.json content, with missing keys filled (numbers 0, lists empty).
+    summary: the summary.json content, missing keys filled (numbers 0, lists empty).
     title: the report title from `[report] title`.
     previous_total: total cost of the month before (its last run), None when unknown.
     daily_cost: (YYYY-MM-DD, amount) per day of the month.
@@ -154,7 +154,7 @@ class ReportContext:
 
     @property
     def top_recommendations(self) -> list[dict[str, Any]]:
-        """The three largest savings for page 1 (recommendations without one left out)."""
+        """The three first-ranked recommendations that carry a saving, for page 1."""
         saving = [r for r in self.recommendations if r.get("monthly_savings")]
         return saving[:3]
 

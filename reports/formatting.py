@@ -116,6 +116,4 @@ def kpi_change(value: float | None, name: str, currency: str = "") -> str:
     return sign + (kwh(value) if kind == "kwh" else number(value))
 
 
-FILTERS.update(
-    {"plain": plain, "kpi_value": kpi_value, "kpi_change": kpi_change}
-)
+FILTERS.update({"plain": plain, "kpi_value": kpi_value, "kpi_change": kpi_change})

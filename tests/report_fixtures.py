@@ -251,24 +251,50 @@ def _hosts(hosts: list[str]) -> list[dict[str, Any]]:
 
 def _jobs() -> list[dict[str, Any]]:
     return [
-        {"job": "llama-ft-7b", "team": "research", "busy_gpu_hours": 2_210.5,
-         "cost": 35_020.12},
-        {"job": "whisper-serve", "team": "inference", "busy_gpu_hours": 1_804.0,
-         "cost": 28_570.00},
-        {"job": "vit-pretrain", "team": "vision", "busy_gpu_hours": 640.25,
-         "cost": 10_135.77},
+        {
+            "job": "llama-ft-7b",
+            "team": "research",
+            "busy_gpu_hours": 2_210.5,
+            "cost": 35_020.12,
+        },
+        {
+            "job": "whisper-serve",
+            "team": "inference",
+            "busy_gpu_hours": 1_804.0,
+            "cost": 28_570.00,
+        },
+        {
+            "job": "vit-pretrain",
+            "team": "vision",
+            "busy_gpu_hours": 640.25,
+            "cost": 10_135.77,
+        },
     ]
 
 
 def _findings() -> list[dict[str, Any]]:
     return [
-        {"severity": "warning", "source": "telemetry", "check": "placeholder",
-         "message": "nvidia-smi.csv: 14 samples hold [N/A] utilization; counted as "
-         "unknown, not idle.", "file": "nvidia-smi.csv", "column": "utilization.gpu",
-         "count": 14, "examples": [3, 9]},
-        {"severity": "warning", "source": "billing", "check": "out_of_period",
-         "message": "3 rows dated 2026-09 left out of 2026-10.", "file": "cur.csv.gz",
-         "column": "lineItem/UsageStartDate", "count": 3, "examples": []},
+        {
+            "severity": "warning",
+            "source": "telemetry",
+            "check": "placeholder",
+            "message": "nvidia-smi.csv: 14 samples hold [N/A] utilization; counted as "
+            "unknown, not idle.",
+            "file": "nvidia-smi.csv",
+            "column": "utilization.gpu",
+            "count": 14,
+            "examples": [3, 9],
+        },
+        {
+            "severity": "warning",
+            "source": "billing",
+            "check": "out_of_period",
+            "message": "3 rows dated 2026-09 left out of 2026-10.",
+            "file": "cur.csv.gz",
+            "column": "lineItem/UsageStartDate",
+            "count": 3,
+            "examples": [],
+        },
     ]
 
 

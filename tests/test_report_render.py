@@ -113,7 +113,7 @@ def test_long_team_tail_is_summed_into_other_teams_and_the_total_holds():
     rows = team_table(by_team, total, limit=12)
 
     names = [r["name"] for r in rows]
-    assert "other teams (8)" == names[-1]
+    assert names[-1] == "other teams (8)"
     assert {"unallocated", "idle", "people_pooled"} <= set(names)
     # the eight smallest teams are team-00 .. team-07: 8 x 100 + (0 + ... + 7)
     assert rows[-1]["amount"] == 828.0
@@ -246,7 +246,7 @@ def test_hostile_value_prints_as_text_and_fetches_nothing(tmp_path):
 def test_fetcher_refuses_everything_outside_templates(url):
     fetcher = TemplateFolderFetcher()
 
-    with pytest.raises(ValueError, match="refused|disallowed"):
+    with pytest.raises(ValueError, match=r"refused|disallowed"):
         fetcher.fetch(url)
 
 
