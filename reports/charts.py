@@ -106,7 +106,7 @@ def _grid(
 
 
 def _bars(names: list[str], amounts: list[float], currency: str) -> str:
-    if not names:
+    if not any(amounts):  # nothing to compare: the table says it all
         return ""
     height = min(0.6 + 0.24 * len(names), 6.0)
     with matplotlib.rc_context(STYLE):

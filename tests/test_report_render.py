@@ -269,3 +269,26 @@ def test_fetcher_serves_the_print_css():
 )
 def test_slugify_makes_safe_file_names(name, slug):
     assert slugify(name) == slug
+
+
+def test_a_month_with_only_its_totals_still_renders_and_says_what_is_missing():
+    ctx = build_context(
+        {"month": "2026-11", "currency": "EUR", "totals": {"total_cost": 0}}
+    )
+
+    html = render_month_html(ctx)
+
+    assert "No recommendation this month." in html
+    assert "No GPU telemetry this month." in html
+    assert "no cost-benefit comparison" in html
+    assert charts.category_chart(ctx.main_categories, "EUR") == ""
+
+
+def test_a_team_without_people_rows_shows_no_people_amount():
+    ctx = context()
+    ctx.team_rows = [r for r in ctx.team_rows if r["category"] != "people"]
+
+    view = team_view(ctx, "speech")
+
+    assert view.people is None
+    assert view.budget is None and view.budget_left is None
