@@ -192,6 +192,8 @@ def test_month_pdf_holds_the_key_figures_on_at_least_two_pages(month_pdf):
     for name in ("Hardware", "Software", "People", "Energy", "Maintenance"):
         assert name in text
     assert f"Page 1 of {pages}" in text
+    # the running header (title, month, status) is on every page
+    assert text.count("2026-10 · PROVISIONAL") >= pages
 
 
 def test_final_month_says_final(tmp_path):
