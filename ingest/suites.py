@@ -90,25 +90,35 @@ def _meta(check: str, expected: str, todo: str, **extra: str) -> dict[str, str]:
 
 
 def _suite(name: str, expectations: Iterable[E.Expectation]) -> gx.ExpectationSuite:
-    suite = gx.ExpectationSuite(name=name)
-    for expectation in expectations:
-        suite.add_expectation(expectation)
-    return suite
+    # Passing the list at once skips add_expectation's pairwise duplicate search.
+    return gx.ExpectationSuite(name=name, expectations=list(expectations))
 
 
 def _columns_exist(columns: Iterable[str], required: Iterable[str], source: str):
-    required = {str(c) for c in required}
-    for column in map(str, columns):
-        blocks = column in required
+    """One blocking check per required column; one warning for all optional ones."""
+    required = [str(c) for c in required]
+    for column in required:
         yield E.ExpectColumnToExist(
             column=column,
-            severity=BLOCKING if blocks else WARNING,
+            severity=BLOCKING,
             meta=_meta(
-                "required_column" if blocks else "optional_column",
+                "required_column",
                 "the column to be present",
                 f"map the {source} export's header onto {column!r} in its reader",
             ),
         )
+    optional = sorted(str(c) for c in columns if str(c) not in required)
+    yield E.ExpectTableColumnsToMatchSet(
+        column_set=optional,
+        exact_match=False,  # extra columns are fine
+        severity=WARNING,
+        meta=_meta(
+            "optional_column",
+            "every optional column of the contract",
+            f"nothing blocks; the {source} reader fills missing optional columns "
+            "with nulls",
+        ),
+    )
 
 
 # --- billing ---------------------------------------------------------------------------

@@ -233,6 +233,9 @@ def _interpret(source, result, missing, blocked_columns, locate):
     if config.type == "expect_column_to_exist":
         row.status = "failed"
         return row, _missing_column(source, column, severity, meta)
+    if config.type == "expect_table_columns_to_match_set":
+        row.status = "failed"
+        return row, _missing_optional(source, result.result, meta)
     if _raised(result):
         if any(c in missing for c in _columns(config.kwargs).split(", ")):
             row.status = "not run: column missing"
@@ -288,6 +291,23 @@ def _missing_column(source, column, severity, meta) -> Finding:
     )
     return Finding(
         severity, source, meta.get("check", "column"), message, column=column
+    )
+
+
+def _missing_optional(source: str, result: dict, meta: dict) -> Finding:
+    missing = result.get("details", {}).get("mismatched", {}).get("missing", [])
+    message = (
+        f"{source}: {len(missing)} optional column(s) missing "
+        f"({', '.join(missing)}); expected {meta.get('expected', 'them')}. "
+        f"{_sentence(meta.get('todo', ''))}"
+    )
+    return Finding(
+        Severity.WARNING,
+        source,
+        meta.get("check", "optional_column"),
+        message,
+        count=len(missing),
+        examples=list(missing),
     )
 
 
