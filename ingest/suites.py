@@ -94,6 +94,24 @@ def _suite(name: str, expectations: Iterable[E.Expectation]) -> gx.ExpectationSu
     return gx.ExpectationSuite(name=name, expectations=list(expectations))
 
 
+def expectation_columns(expectation: E.Expectation) -> set[str]:
+    """Every column an expectation reads, its row condition's included."""
+    names = {getattr(expectation, k, None) for k in ("column", "column_A", "column_B")}
+    names.update(getattr(expectation, "column_list", None) or [])
+    names.update(_condition_columns(getattr(expectation, "row_condition", None)))
+    return {str(n) for n in names if n}
+
+
+def _condition_columns(condition) -> set[str]:
+    if condition is None:
+        return set()
+    column = getattr(condition, "column", None)
+    found = {column.name} if column is not None else set()
+    for inner in getattr(condition, "conditions", None) or []:
+        found |= _condition_columns(inner)
+    return found
+
+
 def _columns_exist(columns: Iterable[str], required: Iterable[str], source: str):
     """One blocking check per required column; one warning for all optional ones."""
     required = [str(c) for c in required]

@@ -28,6 +28,7 @@ from ingest.config import Config
 from ingest.suites import (
     billing_suite,
     billing_view,
+    expectation_columns,
     month_bounds,
     people_suite,
     telemetry_suite,
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 20
 SOURCES = ("billing", "telemetry", "hr")
+NOT_RUN = "not run: column missing"
 PAGE_NAMES = {"billing": "billing.html", "telemetry": "telemetry.html", "hr": "hr.html"}
 
 
@@ -73,8 +75,12 @@ class SourceOutcome:
     findings: list[Finding] = field(default_factory=list)
 
     @property
+    def evaluated(self) -> int:
+        return sum(1 for c in self.checks if c.status != NOT_RUN)
+
+    @property
     def failed(self) -> int:
-        return sum(1 for c in self.checks if c.status != "passed")
+        return sum(1 for c in self.checks if c.status in ("failed", "error"))
 
     @property
     def rejected(self) -> int:
@@ -101,7 +107,7 @@ def validate_month(
     ]
     extra = cross_source_findings(context) if context is not None else []
     findings = _merge(reader_findings, outcomes, extra)
-    checks = sum(len(o.checks) for o in outcomes)
+    checks = sum(o.evaluated for o in outcomes)
     failed = sum(o.failed for o in outcomes)
     result = ValidationResult(
         findings=findings,
@@ -156,8 +162,21 @@ def _gx_context() -> Any:
 
 def _run_suite(
     gx_context: Any, suite: gx.ExpectationSuite, frame: pd.DataFrame, result_format
-) -> list:
-    """One validation definition per suite: GX computes each metric once per run."""
+) -> tuple[list, list[CheckRow]]:
+    """One validation definition per suite: GX computes each metric once per run.
+
+    Expectations on columns the frame lacks are not run (the column checks report
+    the gap once); they come back as "not run" rows for the page."""
+    runnable, skipped = [], []
+    for expectation in suite.expectations:
+        needs = expectation_columns(expectation)
+        if expectation.expectation_type == "expect_column_to_exist" or all(
+            c in frame.columns for c in needs
+        ):
+            runnable.append(expectation)
+        else:
+            skipped.append(_not_run(expectation, needs))
+    suite = gx.ExpectationSuite(name=suite.name, expectations=runnable)
     asset = gx_context.data_sources.add_pandas(suite.name).add_dataframe_asset("frame")
     batch = asset.add_batch_definition_whole_dataframe("month")
     suite = gx_context.suites.add(suite)
@@ -167,7 +186,17 @@ def _run_suite(
     run = definition.run(
         batch_parameters={"dataframe": frame}, result_format=result_format
     )
-    return list(run.results)
+    return list(run.results), skipped
+
+
+def _not_run(expectation, needs: set[str]) -> CheckRow:
+    severity = (
+        Severity.BLOCKING
+        if expectation.severity == FailureSeverity.CRITICAL
+        else Severity.WARNING
+    )
+    column = (expectation.meta or {}).get("column") or ", ".join(sorted(needs))
+    return CheckRow(expectation.expectation_type, column, str(severity), NOT_RUN)
 
 
 def _summary_format(frame: pd.DataFrame, index_columns: Iterable[str]) -> dict:
@@ -186,23 +215,20 @@ Locator = Callable[[dict], tuple[str, int | str]]
 
 
 def _outcome_from_results(
-    source: str, frame: pd.DataFrame, results: list, locate: Locator | None
+    source: str, frame: pd.DataFrame, ran: tuple[list, list[CheckRow]], locate
 ) -> SourceOutcome:
+    results, skipped = ran
     outcome = SourceOutcome(source=source, rows=len(frame))
-    missing = {c for c in _expected_columns(results) if c not in frame.columns}
     blocked_columns: set[str] = set()
     for result in sorted(results, key=_order):
-        row, finding = _interpret(source, result, missing, blocked_columns, locate)
+        row, finding = _interpret(source, result, blocked_columns, locate)
         outcome.checks.append(row)
         if finding is not None:
             outcome.findings.append(finding)
             if finding.severity == Severity.BLOCKING:
                 blocked_columns.add(finding.column)
+    outcome.checks.extend(skipped)
     return outcome
-
-
-def _expected_columns(results: list) -> set[str]:
-    return {_columns(r.expectation_config.kwargs) for r in results}
 
 
 def _order(result) -> tuple:
@@ -218,7 +244,7 @@ def _columns(kwargs: dict) -> str:
     return ", ".join(str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs)
 
 
-def _interpret(source, result, missing, blocked_columns, locate):
+def _interpret(source, result, blocked_columns, locate):
     config = result.expectation_config
     meta = config.meta or {}
     column = meta.get("column") or _columns(config.kwargs)
@@ -237,9 +263,6 @@ def _interpret(source, result, missing, blocked_columns, locate):
         row.status = "failed"
         return row, _missing_optional(source, result.result, meta)
     if _raised(result):
-        if any(c in missing for c in _columns(config.kwargs).split(", ")):
-            row.status = "not run: column missing"
-            return row, None
         row.status = "error"
         if column in blocked_columns:
             return row, None
