@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from ingest.billing import BillingLoad, read_billing
-from ingest.payroll import PeopleLoad, read_people
-from ingest.telemetry import TelemetryLoad, read_telemetry
-from ingest.validation import ValidationResult, validate_month
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import months
 from flows.publish import deliver_month, write_month
+from ingest.billing import BillingLoad, read_billing
 from ingest.config import Config, load_config
+from ingest.payroll import PeopleLoad, read_people
+from ingest.telemetry import TelemetryLoad, read_telemetry
+from ingest.validation import ValidationResult, validate_month
 from transforms.errors import DataValidationError
 from transforms.findings import blocking
 from transforms.month import MonthResult, compute_month
