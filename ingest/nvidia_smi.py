@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from transforms.findings import Finding, Severity
 
@@ -235,3 +237,45 @@ def findings_for(table: SmiTable, uri: str) -> list[Finding]:
             examples=list(table.bad_rows[:10]),
         )
     ]
+
+
+def parse_query_gpu_parquet(data: bytes, *, timezone: str = "UTC") -> SmiTable:
+    """`--query-gpu` fields stored as Parquet columns (a collector's per-host file).
+
+    Column names are the nvidia-smi field names, with or without the unit in brackets
+    (`power.draw [W]`); numbers are typed, nulls are placeholders; a timestamp column
+    without a zone is read in `timezone`, like the CSV log.
+    """
+    table = pq.read_table(pa.BufferReader(data))
+    names = [str(n) for n in table.column_names]
+    units = {
+        clean_name(n): m.group("unit")
+        for n in names
+        if (m := _UNIT_IN_HEADER.match(n.strip()))
+    }
+    frame = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    placeholders: dict[str, int] = {}
+    for raw_name, column in zip(names, table.columns, strict=True):
+        name = clean_name(raw_name)
+        if column.null_count:
+            placeholders[name] = column.null_count
+        if name == "timestamp":
+            frame[name] = _parquet_timestamps(column, timezone)
+        elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+            frame[name] = column.to_numpy(zero_copy_only=False).astype("float64")
+        else:
+            frame[name] = column.to_pandas().astype(object)
+    if "timestamp" not in frame:
+        return SmiTable(frame, units, placeholders, [])
+    bad_rows = (frame.index[frame["timestamp"].isna()] + 1).tolist()
+    frame = frame.loc[frame["timestamp"].notna()].reset_index(drop=True)
+    return SmiTable(frame, units, placeholders, bad_rows)
+
+
+def _parquet_timestamps(column: pa.ChunkedArray, timezone: str) -> pd.Series:
+    if pa.types.is_timestamp(column.type):
+        stamps = pd.Series(column.to_pandas())
+        if column.type.tz is not None:
+            return stamps.dt.tz_convert("UTC")
+        return _timestamps(stamps.dt.strftime(TIMESTAMP_FORMAT), timezone)
+    return _timestamps(column.to_pandas().astype(str), timezone)

@@ -30,12 +30,13 @@ from transforms.schema import GPU_COLUMNS
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".csv", ".txt", ".metrics", ".prom", ".json", ".log")
+SUFFIXES = (".csv", ".txt", ".metrics", ".prom", ".json", ".log", ".parquet")
 # Preferred first: a GPU seen by two sources at once is kept from the earlier one.
 SOURCE_PRIORITY = ("dcgm", "nvidia_gpu_exporter", "nvidia-smi")
 COUNTED_COLUMNS = ("utilization", "memory_used_mib", "power_watts")
 LABEL_COLUMNS = tuple(f"label_{name}" for name in dcgm.HOST_LABELS)
 
+PARQUET_MAGIC = b"PAR1"
 _ROTATION = re.compile(r"\.\d+$")
 _DATE_NAME = re.compile(
     r"^\d{4}-?\d{2}-?\d{2}([T_ -]?\d{2}[:-]?\d{2}([:-]?\d{2})?Z?)?$"
@@ -103,6 +104,8 @@ def is_telemetry_name(name: str) -> bool:
 
 def _read_one(uri: str, data: bytes, telemetry: TelemetryConfig) -> _FileResult:
     try:
+        if data.startswith(PARQUET_MAGIC):
+            return _smi_parquet(uri, data, telemetry)
         text = _text(uri, data)
         return _dispatch(uri, text, telemetry)
     except (ValueError, OSError, EOFError) as exc:
@@ -144,6 +147,26 @@ def _dispatch(uri: str, text: str, telemetry: TelemetryConfig) -> _FileResult:
 
 def _smi(uri: str, text: str, telemetry: TelemetryConfig) -> _FileResult:
     table = nvidia_smi.parse_query_gpu(text, timezone=telemetry.timezone)
+    return _smi_table(uri, table, telemetry)
+
+
+def _smi_parquet(uri: str, data: bytes, telemetry: TelemetryConfig) -> _FileResult:
+    """nvidia-smi `--query-gpu` fields as Parquet columns (one file per host)."""
+    table = nvidia_smi.parse_query_gpu_parquet(data, timezone=telemetry.timezone)
+    if "timestamp" not in table.frame:
+        message = (
+            "a Parquet file without a `timestamp` column is not an nvidia-smi "
+            "--query-gpu table; skipped: remove it from [sources] telemetry"
+        )
+        return _FileResult(
+            None, "unknown", [_warning(uri, "unknown_format", message, count=1)]
+        )
+    return _smi_table(uri, table, telemetry)
+
+
+def _smi_table(
+    uri: str, table: nvidia_smi.SmiTable, telemetry: TelemetryConfig
+) -> _FileResult:
     samples = nvidia_smi.to_samples(table)
     labels = {"label_hostname": samples.pop("hostname_field").fillna("")}
     samples = samples.assign(**labels, source_format="nvidia-smi")
