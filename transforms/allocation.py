@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.config import AllocationConfig, SharedPool
+from transforms.distinct import per_distinct
 from transforms.schema import Focus
 
 UNALLOCATED = "unallocated"
@@ -39,13 +40,20 @@ def resolve_teams(frame: pd.DataFrame, config: AllocationConfig) -> pd.Series:
     """The team of each row from its tag, the aliases, then its sub-account."""
     aliases = {fold(k): v for k, v in config.aliases.items()}
     accounts = {str(k).strip(): v for k, v in config.accounts.items()}
-    tag = frame[Focus.TeamTag].astype("string").str.strip().str.casefold()
-    tag = tag.mask(tag == "")
-    account = frame[Focus.SubAccountId].astype("string").str.strip()
-    by_tag = tag.map(lambda v: aliases.get(v, v), na_action="ignore")
-    by_account = account.map(accounts)
-    team = by_tag.fillna(by_account).fillna(UNALLOCATED)
-    return team.astype(str)
+
+    def teams(keys: pd.DataFrame) -> pd.Series:
+        tag = keys[Focus.TeamTag].astype("string").str.strip().str.casefold()
+        tag = tag.mask(tag == "")
+        account = keys[Focus.SubAccountId].astype("string").str.strip()
+        by_tag = tag.map(lambda v: aliases.get(v, v), na_action="ignore")
+        by_account = account.map(accounts)
+        team = by_tag.fillna(by_account).fillna(UNALLOCATED)
+        return team.astype(str)
+
+    if frame.empty:
+        return teams(frame)
+    keys = [str(Focus.TeamTag), str(Focus.SubAccountId)]
+    return per_distinct(frame, teams, keys).astype(str)
 
 
 def pool_mask(frame: pd.DataFrame, pool: SharedPool) -> pd.Series:
@@ -177,7 +185,8 @@ def _coverage(amount: pd.Series, category: pd.Series, team: pd.Series) -> float 
 
 
 def _unaliased(frame: pd.DataFrame, config: AllocationConfig) -> list[str]:
-    values = frame[Focus.TeamTag].dropna().astype(str).str.strip().str.casefold()
+    tags = pd.Series(frame[Focus.TeamTag].dropna().unique())
+    values = tags.astype(str).str.strip().str.casefold()
     distinct = set(values.unique()) - {""}
     aliases = {fold(k) for k in config.aliases}
     return sorted(distinct - aliases)

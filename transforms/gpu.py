@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.config import EnergyConfig, InventoryHost, TelemetryConfig
+from transforms.distinct import per_distinct, sorted_series
 from transforms.findings import Finding, Severity
 
 SERIES = ["host", "gpu_uuid", "mig_instance"]
@@ -154,9 +155,7 @@ def prepare(
     findings: list[Finding],
 ) -> pd.DataFrame:
     """Sorted, one sample per series and timestamp, with team and MIG weight."""
-    frame = samples.sort_values([*SERIES, "timestamp"], kind="stable")
-    frame = frame.drop_duplicates([*SERIES, "timestamp"], keep="last")
-    frame = frame.reset_index(drop=True)
+    frame = sorted_series(samples, SERIES, "timestamp", keep="last")
     frame["team"] = sample_team(frame, hosts, telemetry)
     frame["weight"] = mig_weight(frame, findings)
     frame["seconds"] = _seconds(frame["timestamp"])
@@ -167,19 +166,24 @@ def sample_team(
     frame: pd.DataFrame, hosts: dict[str, InventoryHost], telemetry: TelemetryConfig
 ) -> pd.Series:
     """[telemetry.namespaces], else the team label, else the host's inventory team."""
-    by_namespace = frame["namespace"].map(telemetry.namespaces)
-    label = frame["team"].where(frame["team"].fillna("") != "")
-    owner = frame["host"].map({h: c.team for h, c in hosts.items() if c.team})
-    team = by_namespace.fillna(label).fillna(owner).fillna(UNALLOCATED)
-    return team.astype(str)
+    owners = {h: c.team for h, c in hosts.items() if c.team}
+
+    def teams(keys: pd.DataFrame) -> pd.Series:
+        by_namespace = keys["namespace"].map(telemetry.namespaces)
+        label = keys["team"].where(keys["team"].fillna("") != "")
+        owner = keys["host"].map(owners)
+        team = by_namespace.fillna(label).fillna(owner).fillna(UNALLOCATED)
+        return team.astype(str)
+
+    return per_distinct(frame, teams, ["namespace", "team", "host"]).astype(str)
 
 
 def mig_weight(frame: pd.DataFrame, findings: list[Finding]) -> pd.Series:
     """1 for a whole GPU; compute slices / 7 for a MIG instance (`3g.40gb` -> 3/7)."""
-    profile = frame["mig_profile"].fillna("").astype(str)
-    parts = profile.str.extract(r"^(?:(\d+)c\.)?(\d+)g\.")
-    slices = pd.to_numeric(parts[0].fillna(parts[1]), errors="coerce")
-    is_mig = frame["mig_instance"].fillna("").astype(str) != ""
+    slices = per_distinct(frame["mig_profile"], _slices).astype("float64")
+    is_mig = per_distinct(
+        frame["mig_instance"], lambda u: u.fillna("").astype(str) != ""
+    ).astype(bool)
     unknown = is_mig & slices.isna()
     if unknown.any():
         findings.append(
@@ -193,6 +197,11 @@ def mig_weight(frame: pd.DataFrame, findings: list[Finding]) -> pd.Series:
         )
     weight = (slices / MIG_SLICES).where(is_mig, 1.0)
     return weight.fillna(1.0 / MIG_SLICES).astype("float64")
+
+
+def _slices(profiles: pd.Series) -> pd.Series:
+    parts = profiles.fillna("").astype(str).str.extract(r"^(?:(\d+)c\.)?(\d+)g\.")
+    return pd.to_numeric(parts[0].fillna(parts[1]), errors="coerce")
 
 
 def with_intervals(
@@ -241,10 +250,7 @@ def physical_energy(
 ) -> pd.DataFrame:
     """Energy (J) and observed seconds per physical GPU (MIG series repeat it)."""
     columns = [*PHYSICAL, "timestamp", "seconds", "power_watts", "energy_joules"]
-    device = frame[[*columns, "gpu_model"]].sort_values(
-        [*PHYSICAL, "timestamp"], kind="stable"
-    )
-    device = device.drop_duplicates([*PHYSICAL, "timestamp"]).reset_index(drop=True)
+    device = sorted_series(frame[[*columns, "gpu_model"]], PHYSICAL, "timestamp")
     device = with_intervals(device, PHYSICAL, telemetry, window)
     device["cap_watts"] = power_caps(device, hosts)
     counted = device.groupby(PHYSICAL)["energy_joules"].transform("count") >= 2
@@ -263,15 +269,15 @@ def physical_energy(
 
 def power_caps(device: pd.DataFrame, hosts: dict[str, InventoryHost]) -> pd.Series:
     """Inventory power_cap_watts, else the model table; NaN: no check."""
-    configured = device["host"].map(
-        {h: c.power_cap_watts for h, c in hosts.items() if c.power_cap_watts > 0}
-    )
-    inventory_model = device["host"].map(
-        {h: c.gpu_model for h, c in hosts.items() if c.gpu_model}
-    )
-    model = inventory_model.fillna(device["gpu_model"]).fillna("").astype(str)
-    by_model = model.map({m: model_power_cap(m) for m in model.unique()})
-    return configured.fillna(by_model).astype("float64")
+    configured = {h: c.power_cap_watts for h, c in hosts.items() if c.power_cap_watts > 0}
+    models = {h: c.gpu_model for h, c in hosts.items() if c.gpu_model}
+
+    def caps(keys: pd.DataFrame) -> pd.Series:
+        model = keys["host"].map(models).fillna(keys["gpu_model"]).fillna("")
+        by_model = model.astype(str).map(model_power_cap)
+        return keys["host"].map(configured).fillna(by_model).astype("float64")
+
+    return per_distinct(device, caps, ["host", "gpu_model"]).astype("float64")
 
 
 def model_power_cap(model: str) -> float:
@@ -465,16 +471,23 @@ def match_billing(
 ) -> tuple[dict[str, float], pd.Index]:
     """EffectiveCost per cloud host: its resource_id rows, or pattern and tags."""
     rows = _month_rows(billing, window)
-    taken = pd.Series(False, index=rows.index)
+    resource = rows["ResourceId"].fillna("").astype(str)
+    by_id = _rows_by_resource(resource)
+    effective = rows["EffectiveCost"].astype("float64").to_numpy()
+    taken = np.zeros(len(rows), dtype=bool)
     costs: dict[str, float] = {}
     for name in sorted(hosts):
         host = hosts[name]
         if host.location != "cloud":
             continue
-        mask = _host_rows(rows, host) & ~taken
-        taken |= mask
-        costs[name] = float(rows.loc[mask, "EffectiveCost"].astype("float64").sum())
-        if not mask.any():
+        if host.resource_id:
+            found = by_id.get(host.resource_id, np.zeros(0, dtype=np.int64))
+        else:
+            found = np.flatnonzero(_host_rows(rows, host, resource).to_numpy())
+        found = found[~taken[found]]
+        taken[found] = True
+        costs[name] = float(effective[found].sum())
+        if not len(found):
             findings.append(
                 _warning(
                     "cloud_host_unbilled",
@@ -485,7 +498,17 @@ def match_billing(
                     count=0,
                 )
             )
-    return costs, rows.index[taken.to_numpy()]
+    return costs, rows.index[taken]
+
+
+def _rows_by_resource(resource: pd.Series) -> dict[str, np.ndarray]:
+    """Row positions (ascending) of each ResourceId: one sort instead of one scan each."""
+    codes, uniques = pd.factorize(resource)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return {
+        str(u): order[bounds[i] : bounds[i + 1]] for i, u in enumerate(uniques)
+    }
 
 
 def _month_rows(billing: pd.DataFrame, window: Month) -> pd.DataFrame:
@@ -497,8 +520,9 @@ def _month_rows(billing: pd.DataFrame, window: Month) -> pd.DataFrame:
     return billing[(start >= window.start) & (start < window.end)]
 
 
-def _host_rows(rows: pd.DataFrame, host: InventoryHost) -> pd.Series:
-    resource = rows["ResourceId"].fillna("").astype(str)
+def _host_rows(
+    rows: pd.DataFrame, host: InventoryHost, resource: pd.Series
+) -> pd.Series:
     if host.resource_id:
         return resource == host.resource_id
     if not host.resource_pattern:
@@ -703,9 +727,9 @@ def _jobs(frame: pd.DataFrame, rate: dict[str, float]) -> pd.DataFrame:
 def _daily(frame: pd.DataFrame) -> pd.DataFrame:
     """Per host and UTC day of the sample's start (a heat map's cells)."""
     in_month = frame[frame["hours"] > 0]
-    date = in_month["timestamp"].dt.tz_convert("UTC").dt.date
+    day = in_month["timestamp"].dt.tz_convert("UTC").dt.floor("D")
     daily = (
-        in_month.assign(date=date)
+        in_month.assign(date=day)
         .groupby(["host", "date"], as_index=False)
         .agg(
             util_hours=("util_hours", "sum"),
@@ -714,6 +738,7 @@ def _daily(frame: pd.DataFrame) -> pd.DataFrame:
             idle_hours=("idle_hours", "sum"),
         )
     )
+    daily["date"] = daily["date"].dt.date
     daily["utilization"] = _ratio(daily["util_hours"], daily["known_hours"])
     return daily[["host", "date", "utilization", "busy_hours", "idle_hours"]]
 

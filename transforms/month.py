@@ -15,6 +15,7 @@ import pandas as pd
 from ingest.config import Config
 from transforms import allocation as alloc
 from transforms.costs import by_category, categorize, cloud_totals, convert_currency
+from transforms.distinct import per_distinct
 from transforms.economics import average_and_marginal, evaluate_plans
 from transforms.findings import Finding, Severity
 from transforms.forecast import forecast_next_month
@@ -198,8 +199,9 @@ def _by_team(rows: pd.DataFrame) -> dict[str, float]:
 def _daily_cost(billing: pd.DataFrame) -> pd.DataFrame:
     if billing.empty:
         return pd.DataFrame(columns=["date", "cost"])
-    day = billing[Focus.ChargePeriodStart].dt.strftime("%Y-%m-%d")
+    day = billing[Focus.ChargePeriodStart].dt.floor("D")
     daily = billing[Focus.EffectiveCost].fillna(0.0).groupby(day).sum()
+    daily.index = daily.index.strftime("%Y-%m-%d")
     return daily.rename("cost").rename_axis("date").reset_index()
 
 
@@ -209,13 +211,17 @@ def _daily_by_service_team(billing: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     keys = pd.DataFrame(
         {
-            "date": billing[Focus.ChargePeriodStart].dt.strftime("%Y-%m-%d"),
-            "service": billing[Focus.ServiceName].fillna("(none)").astype(str),
+            "date": billing[Focus.ChargePeriodStart].dt.floor("D"),
+            "service": per_distinct(
+                billing[Focus.ServiceName], lambda u: u.fillna("(none)").astype(str)
+            ),
             "team": billing["team"],
             "cost": billing[Focus.EffectiveCost].fillna(0.0),
         }
     )
-    return keys.groupby(["date", "service", "team"], as_index=False).cost.sum()
+    daily = keys.groupby(["date", "service", "team"], as_index=False).cost.sum()
+    daily["date"] = daily["date"].dt.strftime("%Y-%m-%d")
+    return daily
 
 
 def _kpi_inputs(totals, gpu, people, cloud, billing, category, recs) -> dict:

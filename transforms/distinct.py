@@ -1,0 +1,77 @@
+"""Row-wise work done once per distinct value: millions of rows, a few hundred keys.
+
+Telemetry and billing columns repeat a handful of values (hosts, models, tags) over
+millions of rows. `per_distinct` hands `func` a small frame of the distinct key rows
+(missing values kept as they are) and spreads its answer back to every row, so a
+`map`, a regex or a `fillna` chain costs one pass over the keys, not over the rows.
+`sorted_series` sorts by text keys then time, stably, and drops repeated keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+
+def distinct_codes(
+    frame: pd.DataFrame, columns: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A code per row (equal rows share one, NaN equals NaN) and each code's first row."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(frame[column])
+        combined = combined * (len(uniques) + 1) + (codes + 1)
+    codes, uniques = pd.factorize(combined)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(frame) - 1, -1, -1)
+    return codes, first
+
+
+def per_distinct(
+    frame: pd.DataFrame | pd.Series,
+    func: Callable[[pd.DataFrame], object],
+    columns: list[str] | None = None,
+) -> pd.Series:
+    """`func(distinct rows)` (one value per distinct row, in order) for every row.
+
+    With a Series, `func` gets a Series of its distinct values (NaN included once).
+    """
+    is_series = isinstance(frame, pd.Series)
+    table = frame.to_frame("value") if is_series else frame
+    keys = ["value"] if is_series else list(columns or table.columns)
+    codes, first = distinct_codes(table, keys)
+    distinct = table[keys].iloc[first].reset_index(drop=True)
+    argument = distinct["value"] if is_series else distinct
+    answer = pd.Series(np.asarray(func(argument), dtype=object))
+    values = pd.Series(list(answer)).to_numpy()  # the dtype pandas would infer
+    return pd.Series(values[codes], index=frame.index)
+
+
+def sorted_series(
+    frame: pd.DataFrame, keys: list[str], time: str, keep: str = "first"
+) -> pd.DataFrame:
+    """Stable sort by `keys` (text, NaN last) then `time`; one row per keys and time.
+
+    The same rows in the same order as `sort_values(..., kind="stable")` followed by
+    `drop_duplicates(keys + [time], keep=keep)`, without sorting text.
+    """
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    columns = []
+    for column in keys:
+        codes, uniques = pd.factorize(frame[column], sort=True)
+        columns.append(np.where(codes < 0, len(uniques), codes))
+    when = pd.DatetimeIndex(frame[time])
+    stamps = np.where(when.isna(), np.iinfo(np.int64).max, when.asi8)
+    order = np.lexsort([stamps, *reversed(columns)])
+    ordered = [c[order] for c in [*columns, stamps]]
+    same = np.ones(len(order) - 1, dtype=bool)
+    for values in ordered:
+        same &= values[1:] == values[:-1]
+    if keep == "last":
+        drop = np.append(same, False)
+    else:
+        drop = np.insert(same, 0, False)
+    return frame.take(order[~drop]).reset_index(drop=True)
