@@ -388,7 +388,7 @@ def write_telemetry(folder: Path, month: str, hosts: list[dict], kind: str) -> N
 
 def _write_smi_csv_gz(path: Path, table: pa.Table) -> None:
     """`nvidia-smi --query-gpu=... --format=csv`: ', ' separated, units in cells."""
-    stamp = pc.strftime(table["timestamp"], format="%Y/%m/%d %H:%M:%S.000")
+    stamp = pc.strftime(table["timestamp"], format="%Y/%m/%d %H:%M:%S")  # ms: .000
     util = pc.binary_join_element_wise(
         pc.cast(pc.cast(table["utilization.gpu [%]"], pa.int64()), pa.string()),
         " %",
@@ -416,12 +416,19 @@ def _write_smi_csv_gz(path: Path, table: pa.Table) -> None:
         limit,
     ]
     lines = pc.binary_join_element_wise(*fields, ", ")
+    lines = pc.binary_join_element_wise(lines, "\n", "")  # each line ends in \n
     header = ", ".join(table.column_names) + "\n"
     with gzip.open(path, "wb", compresslevel=1) as handle:
         handle.write(header.encode())
         for chunk in lines.chunks:
-            body = "\n".join(chunk.to_pylist()) + "\n"
-            handle.write(body.encode())
+            handle.write(_text_bytes(chunk))
+
+
+def _text_bytes(strings: pa.Array) -> bytes:
+    """The bytes of a string array without nulls, one element after the other."""
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)
+    first, last = offsets[strings.offset], offsets[strings.offset + len(strings)]
+    return strings.buffers()[2].to_pybytes()[first:last]
 
 
 # --- HR and configuration ---

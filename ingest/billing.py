@@ -17,6 +17,7 @@ import pandas as pd
 from ingest.billing_file import FileResult, empty_frame, read_file
 from ingest.cur_delivery import plan_entry
 from ingest.storage import InputRecord
+from transforms.distinct import per_distinct
 from transforms.findings import Finding, Severity
 from transforms.schema import BILLING_COLUMNS, BILLING_MONEY, Focus
 
@@ -112,7 +113,7 @@ def _two_formats(frame: pd.DataFrame, month: str) -> list[Finding]:
     if frame.empty:
         return []
     known = frame[frame[Focus.BillingAccountId].notna()]
-    families = known[Focus.SourceFormat].map(_family)
+    families = per_distinct(known[Focus.SourceFormat], lambda u: u.map(_family))
     per_account = families.groupby(known[Focus.BillingAccountId]).unique()
     findings = []
     for account, formats in per_account.items():

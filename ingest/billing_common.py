@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from transforms.distinct import per_distinct
 from transforms.findings import Finding, Severity
 
 MAX_ROW_EXAMPLES = 20
@@ -128,7 +129,16 @@ def parse_utc(
 
 
 def text_or_none(values: pd.Series) -> pd.Series:
-    """Strings with the null texts turned into None (object dtype)."""
+    """Strings with the null texts turned into None (object dtype).
+
+    Worked out once per distinct value: bills repeat a few hundred texts per column.
+    """
+    if values.empty:
+        return _text_or_none(values)
+    return per_distinct(values, _text_or_none).astype("object")
+
+
+def _text_or_none(values: pd.Series) -> pd.Series:
     out = values.astype("object")
     return out.where(~is_null(values), None)
 

@@ -23,6 +23,7 @@ from ingest.billing_common import (
     parse_utc,
     text_or_none,
 )
+from transforms.distinct import per_distinct
 from transforms.schema import BILLING_REQUIRED, ChargeCategory, Focus
 
 # Columns that tell one FOCUS version from the one before it (newest first).
@@ -108,6 +109,8 @@ def _convert(
     if column in MONEY:
         return parse_money(values, rows, str(column), tally)
     if column in QUANTITIES:
+        if pd.api.types.is_numeric_dtype(values):
+            return values.astype("float64")
         text = values.where(~is_null(values)).astype("string").str.strip()
         return pd.to_numeric(text, errors="coerce").astype("float64")
     if column in TIMES:
@@ -155,13 +158,29 @@ def _tags(
         none = pd.Series(None, index=chunk.index, dtype="object")
         return none, none.copy()
     values = text_or_none(chunk["Tags"])
-    distinct = values.dropna().unique()
-    parsed = {text: _parse_tags(text, team_tag) for text in distinct}
-    compact = values.map(lambda t: parsed[t][0] if t is not None else None)
-    team = values.map(lambda t: parsed[t][1] if t is not None else None)
-    bad = values.notna() & compact.isna() & (values.str.strip() != "{}")
+    if values.map(type, na_action="ignore").eq(dict).any():  # Parquet map columns
+        parsed_rows = values.map(lambda t: _parse_tags(t, team_tag), na_action="ignore")
+        compact = parsed_rows.map(lambda p: p[0], na_action="ignore")
+        team = parsed_rows.map(lambda p: p[1], na_action="ignore")
+        bad = values.notna() & compact.isna() & (values.astype(str).str.strip() != "{}")
+    else:
+        parsed = per_distinct(values, lambda u: _parse_distinct(u, team_tag))
+        compact = parsed.map(lambda p: p[0])
+        team = parsed.map(lambda p: p[1])
+        bad = per_distinct(values, _bad_tags) & compact.isna()
     tally.record("tags_json", "Tags", "JSON objects", rows[bad], values[bad])
     return compact.astype("object"), team.astype("object")
+
+
+def _parse_distinct(texts: pd.Series, team_tag: str) -> list:
+    return [
+        (None, None) if t is None or t != t else _parse_tags(t, team_tag)
+        for t in texts
+    ]
+
+
+def _bad_tags(texts: pd.Series) -> pd.Series:
+    return (texts.notna() & (texts.astype(str).str.strip() != "{}")).astype(bool)
 
 
 def _parse_tags(text: str | dict, team_tag: str) -> tuple[str | None, str | None]:

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from transforms.distinct import per_distinct
 from transforms.findings import Finding, Severity
 
 SEPARATOR = ", "
@@ -175,6 +176,13 @@ def to_samples(table: SmiTable) -> pd.DataFrame:
 
 def _gpu_identity(frame: pd.DataFrame) -> pd.Series:
     """The UUID, else the PCI bus id, else the index: logs without uuid still work."""
+    keys = [c for c in ("uuid", "pci.bus_id", "index") if c in frame]
+    if not keys or frame.empty:
+        return _gpu_identity_rows(frame)
+    return per_distinct(frame, _gpu_identity_rows, keys).astype(object)
+
+
+def _gpu_identity_rows(frame: pd.DataFrame) -> pd.Series:
     empty = pd.Series("", index=frame.index, dtype=object)
     uuid = frame.get("uuid", empty).fillna("")
     bus = ("bus:" + frame.get("pci.bus_id", empty).fillna("")).where(

@@ -24,6 +24,7 @@ import pandas as pd
 from ingest import dcgm, nvidia_smi
 from ingest.config import TelemetryConfig
 from ingest.storage import InputRecord, list_sources, read_bytes, sha256_of
+from transforms.distinct import per_distinct
 from transforms.errors import IngestError
 from transforms.findings import Finding, Severity
 from transforms.schema import GPU_COLUMNS
@@ -228,16 +229,17 @@ def _with_hosts(
     for column in LABEL_COLUMNS:
         if column not in samples:
             samples[column] = ""
-    labels = samples[list(LABEL_COLUMNS)].fillna("").astype(str)
-    combos = labels.drop_duplicates()
-    names = [
-        host_name(uri, dict(zip(LABEL_COLUMNS, row, strict=False)), telemetry)
-        for row in combos.itertuples(index=False)
-    ]
-    lookup = combos.assign(host=names)
+
+    def names(combos: pd.DataFrame) -> list[str]:
+        labels = combos.fillna("").astype(str)
+        return [
+            host_name(uri, dict(zip(LABEL_COLUMNS, row, strict=False)), telemetry)
+            for row in labels.itertuples(index=False)
+        ]
+
+    host = per_distinct(samples, names, list(LABEL_COLUMNS)).to_numpy()
     samples = samples.drop(columns=list(LABEL_COLUMNS))
-    keyed = labels.merge(lookup, on=list(LABEL_COLUMNS), how="left")
-    samples["host"] = keyed["host"].to_numpy()
+    samples["host"] = host
     samples["source_file"] = uri
     return samples
 
@@ -304,13 +306,25 @@ def _canonical(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for column in GPU_COLUMNS:
         if column not in frame:
             frame[column] = np.nan if column in _NUMERIC else ""
-    frame[text] = frame[text].fillna("").astype(str)
+    for column in text:  # few distinct values over millions of rows
+        frame[column] = as_text_category(frame[column])
     frame[list(_NUMERIC)] = frame[list(_NUMERIC)].astype("float64")
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     return frame[list(GPU_COLUMNS)]
 
 
 _NUMERIC = ("utilization", "memory_used_mib", "power_watts", "energy_joules")
+
+
+def as_text_category(values: pd.Series) -> pd.Series:
+    """Text ("" for missing) as a categorical: one byte or two per sample, not a pointer."""
+    codes, uniques = pd.factorize(values)
+    labels = [*pd.Series(uniques, dtype=object).fillna("").astype(str), ""]
+    categories, inverse = np.unique(np.array(labels, dtype=object), return_inverse=True)
+    codes = inverse[np.where(codes < 0, len(labels) - 1, codes)]
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=categories), index=values.index
+    )
 
 
 def empty_frame() -> pd.DataFrame:

@@ -44,9 +44,18 @@ def per_distinct(
     codes, first = distinct_codes(table, keys)
     distinct = table[keys].iloc[first].reset_index(drop=True)
     argument = distinct["value"] if is_series else distinct
-    answer = pd.Series(np.asarray(func(argument), dtype=object))
-    values = pd.Series(list(answer)).to_numpy()  # the dtype pandas would infer
+    answer = list(func(argument))
+    values = pd.Series(answer, dtype=None if answer else object).to_numpy()
+    if values.ndim != 1:  # tuples or lists: keep them as objects
+        values = _objects(answer)
     return pd.Series(values[codes], index=frame.index)
+
+
+def _objects(items: list) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
 
 
 def sorted_series(
