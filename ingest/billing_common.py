@@ -87,7 +87,11 @@ def _rows_text(rows: list[int]) -> str:
 
 def is_null(values: pd.Series) -> pd.Series:
     """Missing cells: NaN/None, or the texts FOCUS and CUR exports use for null."""
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
+    if (
+        values.dtype == object
+        or pd.api.types.is_string_dtype(values)
+        or isinstance(values.dtype, pd.CategoricalDtype)
+    ):
         text = values.astype("string").str.strip()
         return values.isna() | text.isin(NULL_TEXTS).fillna(True)
     return values.isna()

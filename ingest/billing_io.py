@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from transforms.errors import IngestError
@@ -158,7 +159,10 @@ def _csv_chunks(
 def _parquet_chunks(
     path: Path, kind: str, columns: list[str], chunk_rows: int
 ) -> Iterator[pd.DataFrame]:
-    parquet = pq.ParquetFile(path)
-    wanted = [n for n in parquet.schema_arrow.names if n in set(columns)]
+    schema = pq.ParquetFile(path).schema_arrow
+    wanted = [n for n in schema.names if n in set(columns)]
+    text = [f.name for f in schema if f.name in wanted and pa.types.is_string(f.type)]
+    # Text columns arrive as categoricals: the readers work once per distinct value.
+    parquet = pq.ParquetFile(path, read_dictionary=text)
     for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
         yield batch.to_pandas(maps_as_pydicts="lossy")

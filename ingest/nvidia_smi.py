@@ -254,7 +254,9 @@ def parse_query_gpu_parquet(data: bytes, *, timezone: str = "UTC") -> SmiTable:
     (`power.draw [W]`); numbers are typed, nulls are placeholders; a timestamp column
     without a zone is read in `timezone`, like the CSV log.
     """
-    table = pq.read_table(pa.BufferReader(data))
+    schema = pq.ParquetFile(pa.BufferReader(data)).schema_arrow
+    text = [f.name for f in schema if pa.types.is_string(f.type)]
+    table = pq.read_table(pa.BufferReader(data), read_dictionary=text)
     names = [str(n) for n in table.column_names]
     units = {
         clean_name(n): m.group("unit")

@@ -43,12 +43,16 @@ def per_distinct(
     keys = ["value"] if is_series else list(columns or table.columns)
     codes, first = distinct_codes(table, keys)
     distinct = table[keys].iloc[first].reset_index(drop=True)
+    for column in keys:  # the functions see plain values, not categories
+        if isinstance(distinct[column].dtype, pd.CategoricalDtype):
+            distinct[column] = distinct[column].astype(object)
     argument = distinct["value"] if is_series else distinct
-    answer = list(func(argument))
-    values = pd.Series(answer, dtype=None if answer else object).to_numpy()
-    if values.ndim != 1:  # tuples or lists: keep them as objects
-        values = _objects(answer)
-    return pd.Series(values[codes], index=frame.index)
+    answer = func(argument)
+    if isinstance(answer, pd.Series | pd.Index | np.ndarray):
+        values = np.asarray(answer)
+    else:  # a list: objects as they are (tuples stay tuples)
+        values = _objects(list(answer))
+    return pd.Series(values[codes], index=frame.index, dtype=values.dtype)
 
 
 def _objects(items: list) -> np.ndarray:
