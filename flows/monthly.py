@@ -22,7 +22,7 @@ from flows.publish import deliver_month, write_month
 from ingest.billing import BillingLoad, read_billing
 from ingest.config import Config, load_config
 from ingest.payroll import PeopleLoad, read_people
-from ingest.telemetry import TelemetryLoad, read_telemetry
+from ingest.telemetry import TelemetryLoad, empty_frame, read_telemetry
 from ingest.validation import ValidationResult, validate_month
 from transforms.errors import DataValidationError
 from transforms.findings import blocking
@@ -144,11 +144,7 @@ def transform(config: Config, month: str, data: Extracted) -> MonthResult:
 
 
 def _samples(load: TelemetryLoad | None) -> pd.DataFrame:
-    from transforms.schema import GPU_COLUMNS
-
-    if load is None:
-        return pd.DataFrame(columns=list(GPU_COLUMNS))
-    return load.frame
+    return empty_frame() if load is None else load.frame
 
 
 @flow(name="monthly-report", log_prints=False)
