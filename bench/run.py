@@ -43,7 +43,9 @@ def main() -> int:
         if not (data / "finops.toml").exists():
             _generate(size, data)
         for fmt in args.formats:
-            config = data / "finops.toml" if fmt == "parquet" else data / "csv/finops.toml"
+            config = (
+                data / "finops.toml" if fmt == "parquet" else data / "csv/finops.toml"
+            )
             runs = [_run_case(config, args) for _ in range(args.runs)]
             refs = [_run_duckdb(config.parent) for _ in range(args.runs)]
             rows.append(_medians(size, fmt, runs, refs))
@@ -176,14 +178,16 @@ def _wrap(module, name: str, sampler: Sampler, stage: str) -> None:
 # --- the DuckDB reference ---
 
 BILLING_SQL = """
-SELECT coalesce(lower(trim(json_extract_string(Tags, '$.team'))), 'unallocated') AS team,
+SELECT coalesce(lower(trim(json_extract_string(Tags, '$.team'))), 'unallocated')
+         AS team,
        CASE WHEN ChargeCategory = 'Tax' THEN 'tax'
             WHEN ServiceCategory IN ('Management and Governance', 'Security')
               THEN 'software'
             ELSE 'hardware' END AS category,
        sum(EffectiveCost) AS cost
 FROM {source}
-WHERE ChargePeriodStart >= TIMESTAMPTZ '{start}' AND ChargePeriodStart < TIMESTAMPTZ '{end}'
+WHERE ChargePeriodStart >= TIMESTAMPTZ '{start}'
+  AND ChargePeriodStart < TIMESTAMPTZ '{end}'
 GROUP BY ALL
 """
 TELEMETRY_SQL = """

@@ -348,7 +348,9 @@ def host_samples(
     watts = np.round(watts + rng.normal(0, 3, watts.shape), 2)
     memory = (util / 100 * 60000 + 500).astype(np.int64)
     power = pa.array(watts.ravel(), mask=rng.random(n * gpus) < 0.001)
-    uuids = [f"GPU-{index:04x}{g:04x}-4e2a-9d1b-{index:08d}{g:04d}" for g in range(gpus)]
+    uuids = [
+        f"GPU-{index:04x}{g:04x}-4e2a-9d1b-{index:08d}{g:04d}" for g in range(gpus)
+    ]
     buses = [f"00000000:{g + 16:02X}:00.0" for g in range(gpus)]
     codes = np.tile(np.arange(gpus, dtype=np.int32), n)
     return pa.table(
@@ -483,7 +485,7 @@ def config_text(hosts: list[dict], teams: list[str]) -> str:
         'timezone = "UTC"',
         "",
     ]
-    model, cap, _ = GPU_MODEL
+    model = GPU_MODEL[0]
     for host in hosts:
         lines += [
             "[[inventory]]",

@@ -174,8 +174,7 @@ def _tags(
 
 def _parse_distinct(texts: pd.Series, team_tag: str) -> list:
     return [
-        (None, None) if t is None or t != t else _parse_tags(t, team_tag)
-        for t in texts
+        (None, None) if t is None or t != t else _parse_tags(t, team_tag) for t in texts
     ]
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 def distinct_codes(
     frame: pd.DataFrame, columns: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A code per row (equal rows share one, NaN equals NaN) and each code's first row."""
+    """A code per row (equal rows share one, NaN equals NaN) and each code's 1st row."""
     combined = np.zeros(len(frame), dtype=np.int64)
     for column in columns:
         codes, uniques = pd.factorize(frame[column])
@@ -83,8 +83,6 @@ def sorted_series(
     same = np.ones(len(order) - 1, dtype=bool)
     for values in ordered:
         same &= values[1:] == values[:-1]
-    if keep == "last":
-        drop = np.append(same, False)
-    else:
-        drop = np.insert(same, 0, False)
+    last = keep == "last"
+    drop = np.append(same, False) if last else np.insert(same, 0, False)
     return frame.take(order[~drop]).reset_index(drop=True)

@@ -269,7 +269,9 @@ def physical_energy(
 
 def power_caps(device: pd.DataFrame, hosts: dict[str, InventoryHost]) -> pd.Series:
     """Inventory power_cap_watts, else the model table; NaN: no check."""
-    configured = {h: c.power_cap_watts for h, c in hosts.items() if c.power_cap_watts > 0}
+    configured = {
+        h: c.power_cap_watts for h, c in hosts.items() if c.power_cap_watts > 0
+    }
     models = {h: c.gpu_model for h, c in hosts.items() if c.gpu_model}
 
     def caps(keys: pd.DataFrame) -> pd.Series:
@@ -502,13 +504,11 @@ def match_billing(
 
 
 def _rows_by_resource(resource: pd.Series) -> dict[str, np.ndarray]:
-    """Row positions (ascending) of each ResourceId: one sort instead of one scan each."""
+    """Row positions (ascending) of each ResourceId: one sort, not a scan per host."""
     codes, uniques = pd.factorize(resource)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    return {
-        str(u): order[bounds[i] : bounds[i + 1]] for i, u in enumerate(uniques)
-    }
+    return {str(u): order[bounds[i] : bounds[i + 1]] for i, u in enumerate(uniques)}
 
 
 def _month_rows(billing: pd.DataFrame, window: Month) -> pd.DataFrame:
