@@ -317,7 +317,7 @@ _NUMERIC = ("utilization", "memory_used_mib", "power_watts", "energy_joules")
 
 
 def as_text_category(values: pd.Series) -> pd.Series:
-    """Text ("" for missing) as a categorical: a small code per sample, not a pointer."""
+    """Text ("" for missing) as a categorical: a small code per sample."""
     codes, uniques = pd.factorize(values)
     labels = [*pd.Series(uniques, dtype=object).fillna("").astype(str), ""]
     categories, inverse = np.unique(np.array(labels, dtype=object), return_inverse=True)
