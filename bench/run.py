@@ -82,8 +82,10 @@ def _run_case(config: Path, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(dir=args.root) as out:
         done = subprocess.run(
             [sys.executable, __file__, "--child", str(config), "--root", out],
-            check=True, cwd=ROOT, capture_output=True, text=True,
+            cwd=ROOT, capture_output=True, text=True,
         )  # fmt: skip
+    if done.returncode:
+        sys.exit(f"the run of {config} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -130,6 +132,10 @@ def _rss() -> int:
 def _child(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Its own Prefect home (database) and patience for a busy machine: the embedded
+    # server starts before the clock runs.
+    os.environ["PREFECT_HOME"] = str(Path(args.root) / "prefect-home")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from prefect import flow
 
     import flows.monthly as monthly

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from ingest import dcgm, nvidia_smi
 from ingest.config import TelemetryConfig
@@ -83,7 +84,7 @@ def read_telemetry(
                 InputRecord(obj.uri, result.format, sha256_of(data), rows, len(data))
             )
             if result.samples is not None and rows:
-                frames.append(result.samples)
+                frames.append(_compact(result.samples))
     frame = _canonical(frames)
     frame, overlap = dedupe_sources(frame)
     findings += overlap + _missing_value_findings(frame) + _month_findings(frame, month)
@@ -299,21 +300,43 @@ def strip_suffixes(name: str) -> str:
 
 
 def _canonical(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame of every file's samples, built column by column: text columns are
+    joined as categoricals, so millions of samples never become Python strings."""
     if not frames:
         return empty_frame()
-    frame = pd.concat(frames, ignore_index=True)
-    text = [c for c in GPU_COLUMNS if c not in _NUMERIC and c != "timestamp"]
+    columns = {}
     for column in GPU_COLUMNS:
-        if column not in frame:
-            frame[column] = np.nan if column in _NUMERIC else ""
-    for column in text:  # few distinct values over millions of rows
-        frame[column] = as_text_category(frame[column])
-    frame[list(_NUMERIC)] = frame[list(_NUMERIC)].astype("float64")
+        parts = [f[column] for f in frames]
+        if column in _TEXT:
+            joined = union_categoricals(parts)
+            columns[column] = pd.Categorical.from_codes(
+                joined.codes, categories=joined.categories
+            )
+        else:
+            columns[column] = pd.concat(parts, ignore_index=True)
+    frame = pd.DataFrame(columns)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    return frame[list(GPU_COLUMNS)]
+    return frame
+
+
+def _compact(samples: pd.DataFrame) -> pd.DataFrame:
+    """One file's samples with every canonical column; text as categoricals."""
+    out = {}
+    for column in GPU_COLUMNS:
+        if column in _NUMERIC:
+            values = samples.get(column, np.nan)
+            out[column] = pd.Series(values, index=samples.index, dtype="float64")
+        elif column == "timestamp":
+            out[column] = pd.to_datetime(samples[column], utc=True)
+        else:
+            values = samples.get(column, "")
+            text = pd.Series(values, index=samples.index)
+            out[column] = as_text_category(text.astype(object))
+    return pd.DataFrame(out).reset_index(drop=True)
 
 
 _NUMERIC = ("utilization", "memory_used_mib", "power_watts", "energy_joules")
+_TEXT = tuple(c for c in GPU_COLUMNS if c not in _NUMERIC and c != "timestamp")
 
 
 def as_text_category(values: pd.Series) -> pd.Series:
