@@ -8,6 +8,9 @@ S3-compatible stores; every call has a timeout.
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -120,3 +123,45 @@ def read_bytes(uri: str, *, endpoint_url: str = "") -> bytes:
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# Added for billing ingestion: read large objects from disk, never whole into memory.
+
+
+@contextmanager
+def local_copy(uri: str, *, endpoint_url: str = "") -> Iterator[Path]:
+    """A local path holding the object: the file itself, or a temporary download."""
+    if not uri.startswith("s3://"):
+        path = Path(uri)
+        if not path.is_file():
+            raise IngestError("file not found; check [sources]", file=uri)
+        yield path
+        return
+    bucket, key = split_s3(uri)
+    with tempfile.TemporaryDirectory(prefix="finops-s3-") as folder:
+        target = Path(folder) / (key.rsplit("/", 1)[-1] or "object")
+        try:
+            s3_client(endpoint_url).download_file(bucket, key, str(target))
+        except Exception as exc:  # botocore raises many unrelated types
+            raise IngestError(f"cannot fetch from S3: {exc}", file=uri) from exc
+        yield target
+
+
+def file_sha256(path: Path, block_bytes: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(block_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def exists(uri: str, *, endpoint_url: str = "") -> bool:
+    """Whether a file or object is there (False when S3 says no or cannot answer)."""
+    if not uri.startswith("s3://"):
+        return Path(uri).is_file()
+    bucket, key = split_s3(uri)
+    try:
+        s3_client(endpoint_url).head_object(Bucket=bucket, Key=key)
+    except Exception:  # a 404 and an unreachable store both mean: not usable here
+        return False
+    return True

@@ -89,11 +89,7 @@ def categorize(frame: pd.DataFrame, overrides: Mapping[str, str]) -> pd.Series:
     service_category = frame[Focus.ServiceCategory].astype("string").fillna("")
     publisher = frame[Focus.PublisherName].astype("string")
     issuer = frame[Focus.InvoiceIssuerName].astype("string")
-    marketplace = (
-        publisher.notna()
-        & issuer.notna()
-        & (publisher.str.strip() != issuer.str.strip())
-    ).fillna(False)
+    marketplace = _marketplace(frame, publisher, issuer)
     conditions = [
         charge == "Tax",
         charge == "Credit",
@@ -117,6 +113,25 @@ def categorize(frame: pd.DataFrame, overrides: Mapping[str, str]) -> pd.Series:
         hit = (service == key) | (service_category == key)
         result[hit.to_numpy(dtype=bool)] = category
     return result
+
+
+def _marketplace(
+    frame: pd.DataFrame, publisher: pd.Series, issuer: pd.Series
+) -> pd.Series:
+    """A marketplace line: FOCUS's publisher differs from the invoice issuer.
+
+    CUR readers say it outright in `x_Marketplace` (BillingEntity "AWS Marketplace"),
+    because CUR's billing and invoicing entities differ on every ordinary AWS line.
+    """
+    differs = (
+        publisher.notna()
+        & issuer.notna()
+        & (publisher.str.strip() != issuer.str.strip())
+    ).fillna(False)
+    if "x_Marketplace" not in frame.columns:
+        return differs
+    flagged = frame["x_Marketplace"]
+    return flagged.where(flagged.notna(), differs).astype(bool)
 
 
 def cloud_totals(frame: pd.DataFrame, category: pd.Series) -> dict[str, float]:

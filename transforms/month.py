@@ -82,7 +82,11 @@ def compute_month(
     billing = billing.assign(team=cloud.team.values, category=category.values)
     daily = _daily_cost(billing)
     hist = list(history or [])
-    forecast = forecast_next_month([*hist, (month, totals["total_cost"])], month)
+    forecast = forecast_next_month(
+        [*hist, (month, totals["total_cost"])],
+        month,
+        previous_forecast=(previous_summary or {}).get("forecast"),
+    )
     recs = recommend(
         RecommendationInputs(
             month=month,

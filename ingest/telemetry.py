@@ -1,0 +1,399 @@
+"""GPU telemetry: every configured file or folder read into the canonical GPU frame.
+
+The entry point of `[sources] telemetry`. It picks a reader per file by name and
+content (nvidia-smi CSV logs, Prometheus text scrapes, Prometheus query_range JSON,
+nvidia_gpu_exporter `.metrics`), names each sample's host by the DESIGN §4 rule, keeps a
+GPU seen by two sources over the same time from the preferred source only (DCGM first),
+and lists what it noticed as findings. It keeps every sample read: the GPU transform
+clips intervals to the month. The data contract is in README_telemetry.md.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ingest import dcgm, nvidia_smi
+from ingest.config import TelemetryConfig
+from ingest.storage import InputRecord, list_sources, read_bytes, sha256_of
+from transforms.errors import IngestError
+from transforms.findings import Finding, Severity
+from transforms.schema import GPU_COLUMNS
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".csv", ".txt", ".metrics", ".prom", ".json", ".log")
+# Preferred first: a GPU seen by two sources at once is kept from the earlier one.
+SOURCE_PRIORITY = ("dcgm", "nvidia_gpu_exporter", "nvidia-smi")
+COUNTED_COLUMNS = ("utilization", "memory_used_mib", "power_watts")
+LABEL_COLUMNS = tuple(f"label_{name}" for name in dcgm.HOST_LABELS)
+
+_ROTATION = re.compile(r"\.\d+$")
+_DATE_NAME = re.compile(
+    r"^\d{4}-?\d{2}-?\d{2}([T_ -]?\d{2}[:-]?\d{2}([:-]?\d{2})?Z?)?$"
+)
+_ISO_IN_NAME = re.compile(
+    r"(?P<date>\d{4}-?\d{2}-?\d{2})[T_ ](?P<h>\d{2})[:-]?(?P<m>\d{2})"
+    r"(?:[:-]?(?P<s>\d{2}))?(?P<zone>Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+@dataclass
+class TelemetryLoad:
+    frame: pd.DataFrame  # columns exactly GPU_COLUMNS; every sample read
+    inputs: list[InputRecord]
+    findings: list[Finding]
+
+
+@dataclass
+class _FileResult:
+    samples: pd.DataFrame | None  # None: not a telemetry file
+    format: str
+    findings: list[Finding]
+
+
+def read_telemetry(
+    entries: list[str],
+    month: str,
+    *,
+    telemetry: TelemetryConfig,
+    endpoint_url: str = "",
+) -> TelemetryLoad:
+    """Read GPU samples from files, folders or s3:// prefixes."""
+    frames, inputs, findings = [], [], []
+    for entry in entries:
+        for obj in list_sources(entry, endpoint_url=endpoint_url):
+            if not is_telemetry_name(obj.name):
+                continue
+            data = read_bytes(obj.uri, endpoint_url=endpoint_url)
+            result = _read_one(obj.uri, data, telemetry)
+            findings.extend(result.findings)
+            rows = 0 if result.samples is None else len(result.samples)
+            inputs.append(
+                InputRecord(obj.uri, result.format, sha256_of(data), rows, len(data))
+            )
+            if result.samples is not None and rows:
+                frames.append(result.samples)
+    frame = _canonical(frames)
+    frame, overlap = dedupe_sources(frame)
+    findings += overlap + _missing_value_findings(frame) + _month_findings(frame, month)
+    log.info(
+        "read %s GPU samples of %s GPUs from %s telemetry files",
+        f"{len(frame):,}",
+        frame[["host", "gpu_uuid", "mig_instance"]].drop_duplicates().shape[0],
+        len(inputs),
+    )
+    return TelemetryLoad(frame, inputs, findings)
+
+
+def is_telemetry_name(name: str) -> bool:
+    """`gpu-a1.csv.gz`, `nvidia-smi.log.1.gz`, `scrape.prom`: yes; `LICENSE`: no."""
+    base = name[:-3] if name.endswith(".gz") else name
+    base = _ROTATION.sub("", base)
+    return base.lower().endswith(SUFFIXES)
+
+
+def _read_one(uri: str, data: bytes, telemetry: TelemetryConfig) -> _FileResult:
+    try:
+        text = _text(uri, data)
+        return _dispatch(uri, text, telemetry)
+    except (ValueError, OSError, EOFError) as exc:
+        raise IngestError(
+            f"cannot read GPU telemetry: {exc}; expected an nvidia-smi CSV log, a "
+            "Prometheus scrape or a query_range JSON export",
+            file=uri,
+        ) from exc
+
+
+def _text(uri: str, data: bytes) -> str:
+    if uri.endswith(".gz"):
+        data = gzip.decompress(data)
+    return data.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def _dispatch(uri: str, text: str, telemetry: TelemetryConfig) -> _FileResult:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if nvidia_smi.is_compute_apps_header(first):
+        return _compute_apps(uri, text, telemetry)
+    if nvidia_smi.is_query_gpu_header(first):
+        return _smi(uri, text, telemetry)
+    if dcgm.is_query_range(text):
+        return _prometheus(uri, dcgm.parse_query_range(text), telemetry)
+    if dcgm.is_exposition(text):
+        return _prometheus(uri, dcgm.parse_exposition(text), telemetry)
+    if dcgm.is_counter_list(text):
+        note = "a dcgm-exporter field list (configuration, not samples); skipped"
+        return _FileResult(None, "dcgm-counters", [_info(uri, "not_samples", note)])
+    message = (
+        "not a telemetry format this reader knows (nvidia-smi --format=csv, "
+        "Prometheus text or query_range JSON); skipped: remove it from "
+        "[sources] telemetry or convert it"
+    )
+    return _FileResult(
+        None, "unknown", [_warning(uri, "unknown_format", message, count=1)]
+    )
+
+
+def _smi(uri: str, text: str, telemetry: TelemetryConfig) -> _FileResult:
+    table = nvidia_smi.parse_query_gpu(text, timezone=telemetry.timezone)
+    samples = nvidia_smi.to_samples(table)
+    labels = {"label_hostname": samples.pop("hostname_field").fillna("")}
+    samples = samples.assign(**labels, source_format="nvidia-smi")
+    samples = _with_hosts(samples, uri, telemetry)
+    return _FileResult(samples, "nvidia-smi", nvidia_smi.findings_for(table, uri))
+
+
+def _compute_apps(uri: str, text: str, telemetry: TelemetryConfig) -> _FileResult:
+    apps = nvidia_smi.parse_compute_apps(text, timezone=telemetry.timezone)
+    note = (
+        f"nvidia-smi --query-compute-apps file: {len(apps)} processes with their "
+        "GPU memory; per-process rows are not GPU samples"
+    )
+    return _FileResult(None, "nvidia-smi-compute-apps", [_info(uri, "apps", note)])
+
+
+def _prometheus(
+    uri: str, parsed: dcgm.ParsedMetrics, telemetry: TelemetryConfig
+) -> _FileResult:
+    findings = []
+    if parsed.bad_lines:
+        findings.append(_bad_lines(uri, parsed.bad_lines))
+    default = scrape_time(uri)
+    samples = dcgm.to_samples(parsed, default_seconds=default)
+    undated = samples["timestamp"].isna()
+    if undated.any():
+        message = (
+            "a scrape without timestamps and without a time in its file name "
+            "(e.g. dcgm-2026-10-03T12:00:00Z.prom); skipped: rename the file"
+        )
+        findings.append(_warning(uri, "undated", message, count=int(undated.sum())))
+        samples = samples[~undated]
+    fmt = dcgm.source_format(parsed)
+    samples = _with_hosts(samples.assign(source_format=fmt), uri, telemetry)
+    return _FileResult(samples, fmt, findings)
+
+
+def scrape_time(uri: str) -> float:
+    """Epoch seconds: an ISO time in the file name, else the file's mtime."""
+    name = uri.rsplit("/", 1)[-1]
+    match = _ISO_IN_NAME.search(name)
+    if match:
+        date = match.group("date").replace("-", "")
+        zone = (match.group("zone") or "Z").replace("Z", "+0000").replace(":", "")
+        clock = f"{match.group('h')}{match.group('m')}{match.group('s') or '00'}"
+        stamp = datetime.strptime(f"{date}{clock}{zone}", "%Y%m%d%H%M%S%z")
+        return stamp.timestamp()
+    if uri.startswith("s3://"):
+        return np.nan  # object listings carry no modification time here
+    return Path(uri).stat().st_mtime
+
+
+# --- host names (DESIGN §4) ---
+
+
+def _with_hosts(
+    samples: pd.DataFrame, uri: str, telemetry: TelemetryConfig
+) -> pd.DataFrame:
+    for column in LABEL_COLUMNS:
+        if column not in samples:
+            samples[column] = ""
+    labels = samples[list(LABEL_COLUMNS)].fillna("").astype(str)
+    combos = labels.drop_duplicates()
+    names = [
+        host_name(uri, dict(zip(LABEL_COLUMNS, row, strict=False)), telemetry)
+        for row in combos.itertuples(index=False)
+    ]
+    lookup = combos.assign(host=names)
+    samples = samples.drop(columns=list(LABEL_COLUMNS))
+    keyed = labels.merge(lookup, on=list(LABEL_COLUMNS), how="left")
+    samples["host"] = keyed["host"].to_numpy()
+    samples["source_file"] = uri
+    return samples
+
+
+def host_name(uri: str, labels: dict[str, str], telemetry: TelemetryConfig) -> str:
+    """[telemetry.hosts] by file glob or label value, else labels, else the file."""
+    for pattern, host in telemetry.hosts.items():
+        if _file_matches(uri, pattern):
+            return host
+    values = [labels.get(f"label_{name}", "") for name in dcgm.HOST_LABELS]
+    for value in values:
+        for candidate in (value, _without_port(value)):
+            if candidate and candidate in telemetry.hosts:
+                return telemetry.hosts[candidate]
+    for name, value in zip(dcgm.HOST_LABELS, values, strict=False):
+        if value:
+            return _without_port(value) if name == "instance" else value
+    return host_from_file(uri)
+
+
+def _file_matches(uri: str, pattern: str) -> bool:
+    pattern = pattern.lstrip("./")
+    return fnmatch.fnmatch(uri, pattern) or fnmatch.fnmatch(uri, f"*/{pattern}")
+
+
+def _without_port(value: str) -> str:
+    head, sep, tail = value.rpartition(":")
+    if sep and tail.isdigit() and (head.count(":") == 0 or head.endswith("]")):
+        return head.strip("[]")
+    return value
+
+
+def host_from_file(uri: str) -> str:
+    """`gpu-a1.csv.gz` -> `gpu-a1`; `node7/nvidia-smi.log.1.gz` -> `node7`."""
+    parts = uri.rstrip("/").split("/")
+    base = strip_suffixes(parts[-1])
+    generic = base.lower().startswith("nvidia-smi") or _DATE_NAME.match(base)
+    if generic and len(parts) > 1 and parts[-2] not in ("", "s3:"):
+        return parts[-2]
+    return base
+
+
+def strip_suffixes(name: str) -> str:
+    while True:
+        shorter = name[:-3] if name.endswith(".gz") else _ROTATION.sub("", name)
+        lower = shorter.lower()
+        for suffix in SUFFIXES:
+            if lower.endswith(suffix):
+                shorter = shorter[: -len(suffix)]
+                break
+        if shorter == name or not shorter:
+            return name
+        name = shorter
+
+
+# --- the frame and what it tells ---
+
+
+def _canonical(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return empty_frame()
+    frame = pd.concat(frames, ignore_index=True)
+    text = [c for c in GPU_COLUMNS if c not in _NUMERIC and c != "timestamp"]
+    for column in GPU_COLUMNS:
+        if column not in frame:
+            frame[column] = np.nan if column in _NUMERIC else ""
+    frame[text] = frame[text].fillna("").astype(str)
+    frame[list(_NUMERIC)] = frame[list(_NUMERIC)].astype("float64")
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame[list(GPU_COLUMNS)]
+
+
+_NUMERIC = ("utilization", "memory_used_mib", "power_watts", "energy_joules")
+
+
+def empty_frame() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in GPU_COLUMNS})
+    frame["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
+    for column in _NUMERIC:
+        frame[column] = pd.Series(dtype="float64")
+    return frame
+
+
+def dedupe_sources(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding]]:
+    """Drop samples of a lower-priority source inside a preferred source's time span."""
+    keys = ["host", "gpu_uuid"]
+    spans = (
+        frame.groupby([*keys, "source_format"], sort=False)["timestamp"]
+        .agg(["min", "max"])
+        .reset_index()
+    )
+    if spans["source_format"].nunique() < 2:
+        return frame, []
+    rank = frame["source_format"].map({s: i for i, s in enumerate(SOURCE_PRIORITY)})
+    stamps = frame["timestamp"].to_numpy()
+    drop = np.zeros(len(frame), dtype=bool)
+    for level, preferred in enumerate(SOURCE_PRIORITY):
+        span = spans[spans["source_format"] == preferred].drop(columns="source_format")
+        if span.empty:
+            continue
+        joined = frame[keys].merge(span, on=keys, how="left")
+        inside = (stamps >= joined["min"].to_numpy()) & (
+            stamps <= joined["max"].to_numpy()
+        )
+        drop |= inside & (rank.to_numpy() > level)
+    if not drop.any():
+        return frame, []
+    dropped = frame.loc[drop]
+    gpus = dropped[keys].drop_duplicates()
+    message = (
+        f"{len(gpus)} GPUs were reported by two sources over the same time; "
+        f"{int(drop.sum())} samples of the less preferred source "
+        f"({', '.join(sorted(dropped['source_format'].unique()))}) were left out "
+        "so each GPU-hour counts once (DCGM preferred)"
+    )
+    examples = [f"{h}/{u}" for h, u in gpus.head(10).itertuples(index=False)]
+    finding = _warning("", "duplicate_source", message, count=int(drop.sum()))
+    finding.examples.extend(examples)
+    return frame.loc[~drop].reset_index(drop=True), [finding]
+
+
+def _missing_value_findings(frame: pd.DataFrame) -> list[Finding]:
+    missing = frame[list(COUNTED_COLUMNS)].isna().groupby(frame["source_file"]).sum()
+    findings = []
+    for uri, counts in missing.iterrows():
+        for column, count in counts.items():
+            if count:
+                message = (
+                    f"{int(count)} samples have no {column} (a placeholder such as "
+                    "[N/A] or a blank value, or the metric was not exported); they "
+                    "count as missing, not as 0"
+                )
+                findings.append(
+                    _warning(
+                        str(uri),
+                        "placeholder",
+                        message,
+                        count=int(count),
+                        column=str(column),
+                    )
+                )
+    return findings
+
+
+def _month_findings(frame: pd.DataFrame, month: str) -> list[Finding]:
+    start = pd.Timestamp(f"{month}-01", tz="UTC")
+    end = start + pd.offsets.MonthBegin(1)
+    outside = int(((frame["timestamp"] < start) | (frame["timestamp"] >= end)).sum())
+    if not outside:
+        return []
+    message = (
+        f"{outside} samples dated outside {month}; only their time in the month counts"
+    )
+    return [_warning("", "out_of_month", message, count=outside)]
+
+
+def _bad_lines(uri: str, lines: list[int]) -> Finding:
+    message = (
+        f"{len(lines)} lines are not Prometheus samples (`name{{labels}} value "
+        "[timestamp]`); they were skipped"
+    )
+    finding = _warning(uri, "unparseable_rows", message, count=len(lines))
+    finding.examples.extend(lines[:10])
+    return finding
+
+
+def _warning(
+    uri: str, check: str, message: str, *, count: int, column: str = ""
+) -> Finding:
+    return Finding(
+        Severity.WARNING,
+        "telemetry",
+        check,
+        message,
+        file=uri,
+        column=column,
+        count=count,
+    )
+
+
+def _info(uri: str, check: str, message: str) -> Finding:
+    return Finding(Severity.INFO, "telemetry", check, message, file=uri)
