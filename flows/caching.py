@@ -186,3 +186,11 @@ def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
         except BaseException as exc:  # classified below, whatever it was
             failure = exc
     return is_transient(failure)
+
+
+def cached(task: Any, config: Config) -> Any:
+    """The task with its results persisted under `<out>/.cache/` (local pickles)."""
+    folder = cache_folder(config.report.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    # A Path is a local result storage that needs no saved block on the server.
+    return task.with_options(result_storage=folder)
