@@ -77,7 +77,8 @@ def list_sources(entry: str, *, endpoint_url: str = "") -> list[SourceObject]:
         files = [
             p
             for p in sorted(path.rglob("*"))
-            if p.is_file() and not any(part.startswith(".") for part in p.parts)
+            if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
         ]
         return [SourceObject(str(p), p.stat().st_size) for p in files]
     raise IngestError(

@@ -13,6 +13,7 @@ import pytest
 
 from ingest.config import EnergyConfig, InventoryHost, TelemetryConfig
 from transforms.gpu import gpu_costs, model_power_cap
+from transforms.money import round_preserving_sum
 from transforms.schema import GPU_COLUMNS
 
 MONTH = "2026-09"  # 30 days: 720 hours
@@ -219,13 +220,14 @@ def test_cloud_host_cost_goes_to_busy_teams_and_idle_to_the_cent():
     host = cloud(resource_id="i-gpu1")
     result = run(four_hours_two_teams(), billing, inventory=[host])
     amounts = result.allocations.set_index("team")["amount"].to_dict()
-    # 123.45 x 2/4 = 61.725, x 1/4 = 30.8625 twice; largest remainder gives the
-    # leftover cent to a (remainder 0.005 against 0.0025).
-    assert amounts == {"a": 61.73, "b": 30.86, "idle": 30.86}
+    # 123.45 x 2/4 = 61.725, x 1/4 = 30.8625 twice, kept at full precision; rounded
+    # once for output, largest remainder gives the leftover cent to a.
+    assert amounts == pytest.approx({"a": 61.725, "b": 30.8625, "idle": 30.8625})
+    assert round_preserving_sum(amounts, total=123.45) == {"a": 61.73, "b": 30.86, "idle": 30.86}
     assert set(result.allocations["source"]) == {"telemetry"}
     assert set(result.allocations["category"]) == {"hardware"}
     assert sorted(result.matched_billing) == ["row0", "row1"]
-    assert result.summary["idle_cost"] == pytest.approx(30.86)
+    assert result.summary["idle_cost"] == pytest.approx(30.8625)
     host_row = result.per_host.iloc[0]
     assert host_row["cost_per_gpu_hour"] == pytest.approx(123.45 / 4)
     assert host_row["cost_per_busy_gpu_hour"] == pytest.approx(123.45 / 3)
@@ -242,7 +244,7 @@ def test_idle_policy_share_spreads_idle_over_busy_hours():
         telemetry=telemetry,
     )
     amounts = result.allocations.set_index("team")["amount"].to_dict()
-    assert amounts == {"a": 82.30, "b": 41.15}  # 123.45 x 2/3 and x 1/3
+    assert amounts == pytest.approx({"a": 82.30, "b": 41.15})  # 123.45 x 2/3 and x 1/3
 
 
 def test_autoscaled_nodes_match_by_pattern_narrowed_by_tags():
@@ -290,16 +292,12 @@ def test_onprem_cost_is_depreciation_maintenance_and_energy_over_available_hours
     table = result.allocations.pivot_table(
         index="team", columns="category", values="amount"
     )
-    assert table.loc["a"].to_dict() == {
-        "energy": 2.16,
-        "hardware": 100.0,
-        "maintenance": 48.0,
-    }
-    assert table.loc["idle"].to_dict() == {
-        "energy": 19.44,
-        "hardware": 900.0,
-        "maintenance": 432.0,
-    }
+    assert table.loc["a"].to_dict() == pytest.approx(
+        {"energy": 2.16, "hardware": 100.0, "maintenance": 48.0}
+    )
+    assert table.loc["idle"].to_dict() == pytest.approx(
+        {"energy": 19.44, "hardware": 900.0, "maintenance": 432.0}
+    )
     assert set(result.allocations["source"]) == {"onprem"}
     assert result.per_host.iloc[0]["cost_per_gpu_hour"] == pytest.approx(1501.6 / 1440)
 

@@ -26,7 +26,6 @@ import pandas as pd
 
 from ingest.config import EnergyConfig, InventoryHost, TelemetryConfig
 from transforms.findings import Finding, Severity
-from transforms.money import split_exact
 
 SERIES = ["host", "gpu_uuid", "mig_instance"]
 PHYSICAL = ["host", "gpu_uuid"]
@@ -565,7 +564,11 @@ def _report_unobserved(table: pd.DataFrame, findings: list[Finding]) -> None:
 def allocate(
     frame: pd.DataFrame, table: pd.DataFrame, idle_policy: str
 ) -> pd.DataFrame:
-    """Each host's cost parts split over team busy hours and idle, to the cent."""
+    """Each host's cost parts split over team busy hours and idle.
+
+    Shares stay at full precision: the summary rounds once, so that every split of the
+    month sums back to its total (DESIGN §4).
+    """
     busy = frame.groupby(["host", "team"])["busy_hours"].sum()
     rows = []
     for host in table.itertuples(index=False):  # one pass per host, not per sample
@@ -579,7 +582,9 @@ def allocate(
         for category, amount in parts.items():
             if amount == 0:
                 continue
-            for team, share in split_exact(amount, weights).items():
+            total_weight = sum(weights.values())
+            for team, weight in weights.items():
+                share = amount * weight / total_weight
                 rows.append((host.host, team, category, source, share))
     columns = ["host", "team", "category", "source", "amount"]
     return pd.DataFrame(rows, columns=columns)
