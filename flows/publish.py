@@ -83,8 +83,10 @@ def _write_all(
         title=config.report.title,
         previous_total=_previous_total(config, month),
         daily_cost=[(r.date, float(r.cost)) for r in result.daily_cost.itertuples()],
-        gpu_heatmap=_records(result.gpu.daily, ["host", "date", "utilization"]),
-        hosts=_records(result.gpu.per_host),
+        gpu_heatmap=_records(
+            result.gpu.daily.astype({"date": str}), ["host", "date", "utilization"]
+        ),
+        hosts=_host_records(result.gpu),
         jobs=_records(result.gpu.jobs),
         findings=[f.to_dict() for f in validation.findings + result.findings],
         notes=result.notes + _billing_notes(data),
@@ -249,6 +251,18 @@ def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
     return json_safe(frame.astype(object).where(frame.notna(), None).to_dict("records"))
+
+
+def _host_records(gpu) -> list[dict]:
+    """Per-host rows for the report, with the idle cost of each host's GPUs."""
+    hosts = gpu.per_host
+    if hosts.empty:
+        return []
+    idle = (
+        gpu.per_gpu.groupby("host")["idle_cost"].sum() if not gpu.per_gpu.empty else {}
+    )
+    hosts = hosts.assign(idle_cost=hosts["host"].map(idle).fillna(0.0))
+    return _records(hosts)
 
 
 def _versions() -> dict[str, str]:

@@ -297,7 +297,9 @@ def write_dcgm_mig_export(path: Path, month: str, rng: np.random.Generator) -> N
     start = pd.Timestamp(f"{month}-01", tz="UTC")
     end = start + pd.offsets.MonthBegin(1)
     steps = pd.date_range(start, end, freq="5min", inclusive="left")
-    epoch = (steps.asi8 // 10**9).astype(float)
+    epoch = ((steps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype(
+        float
+    )
     device = {
         "gpu": "0",
         "UUID": "GPU-m1-8f3c-4d2e-a1b0-000000000001",
@@ -467,13 +469,13 @@ platform_teams = ["platform"]
 "DATA LABELING" = "labeling"
 
 [teams.research]
-budget = 40000
+budget = 300000
 
 [teams.inference]
-budget = 9000
+budget = 105000
 
 [teams.platform]
-budget = 30000
+budget = 140000
 
 [[plans]]
 name = "A"

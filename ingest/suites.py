@@ -212,9 +212,7 @@ def _billing_value_checks():
     )
     yield _in_set(F.ChargeClass, CHARGE_CLASSES, "charge_class")
     yield _in_set(F.ServiceCategory, SERVICE_CATEGORIES, "service_category")
-    yield _in_set(
-        F.CommitmentDiscountStatus, COMMITMENT_STATUSES, "commitment_status"
-    )
+    yield _in_set(F.CommitmentDiscountStatus, COMMITMENT_STATUSES, "commitment_status")
     for column in (F.PricingQuantity, F.ConsumedQuantity):
         yield E.ExpectColumnValuesToBeBetween(
             column=column,

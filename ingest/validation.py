@@ -279,9 +279,7 @@ def _raised(result) -> bool:
     info = result.exception_info or {}
     if info.get("raised_exception"):
         return True
-    return any(
-        isinstance(v, dict) and v.get("raised_exception") for v in info.values()
-    )
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
 
 
 def _locate_all(result: dict, locate: Locator | None) -> tuple[list[str], list]:
@@ -642,7 +640,9 @@ def _page(title: str, body: list[str]) -> str:
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body>\n<h1>{html.escape(title)}</h1>\n" + "\n".join(body) + "\n</body></html>"
+        f"<body>\n<h1>{html.escape(title)}</h1>\n"
+        + "\n".join(body)
+        + "\n</body></html>"
     )
 
 

@@ -20,7 +20,9 @@ def finops(*args: str, cwd=None) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("command", ["demo", "run", "backfill", "validate", "send", "generate"])
+@pytest.mark.parametrize(
+    "command", ["demo", "run", "backfill", "validate", "send", "generate"]
+)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
@@ -37,7 +39,9 @@ def test_a_bad_configuration_exits_2_and_names_the_key(tmp_path):
 
 
 def test_a_bad_month_exits_2(tmp_path):
-    result = finops("validate", "--month", "2026/10", "--config", str(tmp_path / "x.toml"))
+    result = finops(
+        "validate", "--month", "2026/10", "--config", str(tmp_path / "x.toml")
+    )
     assert result.returncode == 2
     assert "YYYY-MM" in result.stderr
 

@@ -99,8 +99,18 @@ def test_cur_rows_are_marketplace_only_when_the_reader_says_so():
     # CUR's BillingEntity ("AWS") and InvoicingEntity differ on ordinary lines.
     frame = billing_frame(
         [
-            {"cost": 1.0, Focus.PublisherName: "AWS", Focus.InvoiceIssuerName: "Amazon Web Services, Inc.", "x_Marketplace": False},
-            {"cost": 1.0, Focus.PublisherName: "AWS Marketplace", Focus.InvoiceIssuerName: "Amazon Web Services, Inc.", "x_Marketplace": True},
+            {
+                "cost": 1.0,
+                Focus.PublisherName: "AWS",
+                Focus.InvoiceIssuerName: "Amazon Web Services, Inc.",
+                "x_Marketplace": False,
+            },
+            {
+                "cost": 1.0,
+                Focus.PublisherName: "AWS Marketplace",
+                Focus.InvoiceIssuerName: "Amazon Web Services, Inc.",
+                "x_Marketplace": True,
+            },
         ]
     )
     assert categorize(frame, {}).tolist() == ["hardware", "software"]

@@ -223,7 +223,11 @@ def test_cloud_host_cost_goes_to_busy_teams_and_idle_to_the_cent():
     # 123.45 x 2/4 = 61.725, x 1/4 = 30.8625 twice, kept at full precision; rounded
     # once for output, largest remainder gives the leftover cent to a.
     assert amounts == pytest.approx({"a": 61.725, "b": 30.8625, "idle": 30.8625})
-    assert round_preserving_sum(amounts, total=123.45) == {"a": 61.73, "b": 30.86, "idle": 30.86}
+    assert round_preserving_sum(amounts, total=123.45) == {
+        "a": 61.73,
+        "b": 30.86,
+        "idle": 30.86,
+    }
     assert set(result.allocations["source"]) == {"telemetry"}
     assert set(result.allocations["category"]) == {"hardware"}
     assert sorted(result.matched_billing) == ["row0", "row1"]

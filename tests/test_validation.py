@@ -70,7 +70,12 @@ def test_a_clean_month_has_no_findings_and_counts_its_checks():
     assert result.failed == 0
     assert result.checks > 25  # every expectation of the billing contract ran
     assert result.rows_rejected == 0
-    assert set(result.pages) == {"billing.html", "telemetry.html", "hr.html", "index.html"}
+    assert set(result.pages) == {
+        "billing.html",
+        "telemetry.html",
+        "hr.html",
+        "index.html",
+    }
 
 
 # --- the blocking list -------------------------------------------------------------------
@@ -504,6 +509,7 @@ def test_counts_add_up():
     assert result.failed == 2
     assert result.warnings == 1
     assert result.rows_rejected == 1
-    assert "2 failed, 1 blocking, 1 warnings, 1 rows rejected" in (
-        result.pages["index.html"]
+    assert (
+        "2 failed, 1 blocking, 1 warnings, 1 rows rejected"
+        in (result.pages["index.html"])
     )
