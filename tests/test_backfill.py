@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,21 +106,7 @@ def test_a_month_row_reads_the_folder(tmp_path):
 # --- the demo month, end to end ----------------------------------------------------
 
 
-@pytest.fixture
-def demo(prefect_server, tmp_path, smtp):
-    from flows.synthetic import write_demo
-
-    config = write_demo(tmp_path)
-    host, port, _ = smtp
-    with open(config, "a", encoding="utf-8") as handle:
-        handle.write(
-            f'\n[email]\nhost = "{host}"\nport = {port}\nsecurity = "none"\n'
-            'sender = "finops@example.com"\nrecipients = ["cfo@example.com"]\n'
-        )
-    return config, tmp_path / "report"
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def smtp():
     from aiosmtpd.controller import Controller
 
@@ -138,6 +125,39 @@ def smtp():
         yield "127.0.0.1", controller.port, received
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="module")
+def first_run(prefect_server, tmp_path_factory, smtp):
+    """The demo month with email on, reported and emailed once (shared, read-only)."""
+    from flows.synthetic import write_demo
+
+    base = tmp_path_factory.mktemp("backfill-demo")
+    config = write_demo(base)
+    host, port, _ = smtp
+    with open(config, "a", encoding="utf-8") as handle:
+        handle.write(
+            f'\n[email]\nhost = "{host}"\nport = {port}\nsecurity = "none"\n'
+            'sender = "finops@example.com"\nrecipients = ["cfo@example.com"]\n'
+        )
+    console = Console(record=True, width=140)
+    code = backfill(
+        MONTH, MONTH, config_path=str(config), out=None, resend=False, console=console
+    )
+    assert code == 0, console.export_text()
+    return base, config.name, console.export_text()
+
+
+@pytest.fixture
+def demo(first_run):
+    """The first run's folder, put back as it was (same paths, mtimes kept)."""
+    base, name, _ = first_run
+    pristine = base.with_name(base.name + "-pristine")
+    if not pristine.exists():
+        shutil.copytree(base, pristine)
+    shutil.rmtree(base)
+    shutil.copytree(pristine, base)
+    return base / name, base / "report"
 
 
 def _stable(summary_path: Path) -> dict:
@@ -164,51 +184,38 @@ def _count_parses(monkeypatch) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_backfill_twice_gives_the_same_outputs_and_one_email(demo, smtp, monkeypatch):
+def test_a_backfill_twice_gives_the_same_outputs_and_one_email(
+    first_run, demo, smtp, monkeypatch
+):
     config, out = demo
-    parses = _count_parses(monkeypatch)
-    console = Console(record=True, width=140)
-    assert (
-        backfill(
-            MONTH,
-            MONTH,
-            config_path=str(config),
-            out=None,
-            resend=False,
-            console=console,
-        )
-        == 0
-    )
+    emails = smtp[2]
+    assert _reports_to(emails, "cfo@example.com") == 1  # the first run sent it
+    assert "first run" in first_run[2]
     first = _stable(out / MONTH / "summary.json")
-    assert (
-        backfill(
-            MONTH,
-            MONTH,
-            config_path=str(config),
-            out=None,
-            resend=False,
-            console=console,
-        )
-        == 0
-    )
+    parses = _count_parses(monkeypatch)
 
+    console = Console(record=True, width=140)
+    code = backfill(
+        MONTH, MONTH, config_path=str(config), out=None, resend=False, console=console
+    )
+    assert code == 0
     assert _stable(out / MONTH / "summary.json") == first
     summary = json.loads((out / MONTH / "summary.json").read_text())
     assert summary["changes_since_last_run"] == []
-    assert _reports_to(smtp[2], "cfo@example.com") == 1  # no second email
-    assert parses == [MONTH]  # the unchanged bill was not parsed again
+    assert _reports_to(emails, "cfo@example.com") == 1  # no second email
     assert len(list((out / "history" / MONTH).iterdir())) == 1
-    text = console.export_text()
-    assert "first run" in text and "unchanged" in text
+    assert "unchanged" in console.export_text()
+    assert parses == []  # the unchanged bill was not parsed again
 
     backfill(MONTH, MONTH, config_path=str(config), out=None, resend=True)
-    assert _reports_to(smtp[2], "cfo@example.com") == 2  # asked for: sent again
+    assert _reports_to(emails, "cfo@example.com") == 2  # asked for: sent again
+    assert parses == []
 
 
 @pytest.mark.slow
-def test_a_restated_bill_says_what_changed_and_keeps_the_old_report(demo):
+def test_a_restated_bill_says_what_changed_and_keeps_the_old_report(demo, monkeypatch):
     config, out = demo
-    backfill(MONTH, MONTH, config_path=str(config), out=None, resend=False)
+    parses = _count_parses(monkeypatch)
     before = json.loads((out / MONTH / "summary.json").read_text())
     old_run = json.loads((out / MONTH / "run.json").read_text())["run_id"]
 
@@ -216,6 +223,7 @@ def test_a_restated_bill_says_what_changed_and_keeps_the_old_report(demo):
     billed = _restate(bill, add=125.40)
     assert backfill(MONTH, MONTH, config_path=str(config), out=None, resend=False) == 0
 
+    assert parses == [MONTH]  # the changed bill was parsed again
     after = json.loads((out / MONTH / "summary.json").read_text())
     assert after["totals"]["billed_cost"] == round(billed, 2)
     assert (
@@ -246,7 +254,6 @@ def _restate(bill: Path, add: float) -> float:
 @pytest.mark.slow
 def test_a_run_killed_while_writing_leaves_the_last_good_report(demo, tmp_path):
     config, out = demo
-    backfill(MONTH, MONTH, config_path=str(config), out=None, resend=False)
     good = {p.name: p.read_bytes() for p in (out / MONTH).iterdir() if p.is_file()}
 
     run = _cli_run(config, tmp_path)
@@ -313,7 +320,6 @@ def test_a_second_run_of_a_month_in_progress_is_refused(demo):
     from flows.monthly import monthly_report
 
     config, out = demo
-    backfill(MONTH, MONTH, config_path=str(config), out=None, resend=False)
     good = (out / MONTH / "summary.json").read_bytes()
     with month_lock(out, MONTH), pytest.raises(RunLocked, match="in progress"):
         monthly_report(month=MONTH, config_path=str(config), send=False)
