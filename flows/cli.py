@@ -99,9 +99,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.monthly import monthly_report
+    from flows.runners import monthly_flow
+    from ingest.config import load_config
 
-    result = monthly_report(
+    # [run] task_runner picks threads or a Dask cluster for the extract tasks.
+    result = monthly_flow(load_config(args.config))(
         month=args.month,
         config_path=args.config,
         out=args.out,
