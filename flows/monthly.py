@@ -14,10 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from ingest.billing import BillingLoad, read_billing
-from ingest.payroll import PeopleLoad, read_people
-from ingest.telemetry import TelemetryLoad, read_telemetry
-from ingest.validation import ValidationResult, validate_month
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -25,7 +21,11 @@ from flows import months
 from flows.caching import SourceFingerprint, cached, retry_transient
 from flows.deployments import rerun_due
 from flows.publish import deliver_month, write_month
+from ingest.billing import BillingLoad, read_billing
 from ingest.config import Config, load_config
+from ingest.payroll import PeopleLoad, read_people
+from ingest.telemetry import TelemetryLoad, empty_frame, read_telemetry
+from ingest.validation import ValidationResult, validate_month
 from transforms.errors import DataValidationError
 from transforms.findings import blocking
 from transforms.month import MonthResult, compute_month
@@ -157,11 +157,7 @@ def transform(config: Config, month: str, data: Extracted) -> MonthResult:
 
 
 def _samples(load: TelemetryLoad | None) -> pd.DataFrame:
-    from transforms.schema import GPU_COLUMNS
-
-    if load is None:
-        return pd.DataFrame(columns=list(GPU_COLUMNS))
-    return load.frame
+    return empty_frame() if load is None else load.frame
 
 
 @flow(name="monthly-report", log_prints=False)

@@ -11,16 +11,16 @@ from pathlib import Path
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+
+from ingest.config import Config
 from reports.context import build_context
 from reports.csvsafe import write_csv
 from reports.email import Delivery, send_report
-from reports.render import render_month_pdf, render_team_pdf, slugify
-from transforms.recommend import recommendations_to_rows
-
-from ingest.config import Config
 from reports.outputs import MonthFolder, clean_stale_staging, month_lock, read_json
+from reports.render import render_month_pdf, render_team_pdf, slugify
 from reports.summary import build_summary, json_safe
 from transforms.money import round_preserving_sum, to_cents
+from transforms.recommend import recommendations_to_rows
 from transforms.schema import TEAM_KEYS_RESERVED
 
 PACKAGES = ("prefect", "pandas", "great-expectations", "weasyprint", "duckdb")

@@ -90,3 +90,14 @@ def test_coverage_is_on_gross_cost_leaving_out_credits_and_negative_rows():
     )
     result = allocate_cloud(frame, categorize(frame, {}), AllocationConfig())
     assert result.coverage == pytest.approx(0.75)
+
+
+def test_an_all_null_arrow_tag_column_falls_back_to_accounts():
+    # The real CUR bucket has no team tag at all: the reader's column is Arrow's null
+    # type, which pandas could not fill with the account teams.
+    import pyarrow as pa
+
+    frame = billing_frame([{"cost": 1.0, Focus.SubAccountId: "42"}, {"cost": 2.0}])
+    frame[Focus.TeamTag] = pd.array([None, None], dtype=pd.ArrowDtype(pa.null()))
+    config = AllocationConfig(accounts={"42": "research"})
+    assert resolve_teams(frame, config).tolist() == ["research", "unallocated"]

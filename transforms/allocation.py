@@ -36,16 +36,29 @@ def fold(value: object) -> str:
 
 
 def resolve_teams(frame: pd.DataFrame, config: AllocationConfig) -> pd.Series:
-    """The team of each row from its tag, the aliases, then its sub-account."""
+    """The team of each row from its tag, the aliases, then its sub-account.
+
+    Works on the distinct values only, so ten million rows cost a few factorizations.
+    """
     aliases = {fold(k): v for k, v in config.aliases.items()}
     accounts = {str(k).strip(): v for k, v in config.accounts.items()}
-    tag = frame[Focus.TeamTag].astype("string").str.strip().str.casefold()
-    tag = tag.mask(tag == "")
-    account = frame[Focus.SubAccountId].astype("string").str.strip()
-    by_tag = tag.map(lambda v: aliases.get(v, v), na_action="ignore")
-    by_account = account.map(accounts)
-    team = by_tag.fillna(by_account).fillna(UNALLOCATED)
-    return team.astype(str)
+    by_tag = _map_distinct(
+        frame[Focus.TeamTag], lambda v: aliases.get(fold(v), fold(v))
+    )
+    by_account = _map_distinct(
+        frame[Focus.SubAccountId], lambda v: accounts.get(str(v).strip())
+    )
+    team = np.where(by_tag != None, by_tag, by_account)  # noqa: E711 - elementwise
+    team = np.where(team != None, team, UNALLOCATED)  # noqa: E711 - elementwise
+    return pd.Series(team, index=frame.index, dtype=object).astype(str)
+
+
+def _map_distinct(column: pd.Series, mapping) -> np.ndarray:
+    """`mapping` applied once per distinct non-blank value; None where none."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    mapped = [None if str(value).strip() == "" else mapping(value) for value in uniques]
+    table = np.array([*mapped, None], dtype=object)  # code -1 (null) -> None
+    return table[codes]
 
 
 def pool_mask(frame: pd.DataFrame, pool: SharedPool) -> pd.Series:
