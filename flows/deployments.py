@@ -15,10 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows import months
 from reports.outputs import read_json
 from transforms.errors import FinOpsError
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 MONTHLY = "monthly-report/monthly-report"
 BACKFILL = "monthly-report/backfill"
@@ -80,7 +84,7 @@ def run_deployment_month(
     }
     if out:
         parameters["out"] = str(Path(out).resolve())
-    flow_run = run_deployment(
+    flow_run: FlowRun = run_deployment(  # type: ignore[assignment] # sync here
         deployment, parameters=parameters, timeout=timeout, tags=["backfill"]
     )
     state = flow_run.state
@@ -91,4 +95,4 @@ def run_deployment_month(
             f"{month}: run {flow_run.name} ({flow_run.id}) of {deployment} ended "
             f"{name}. {message[:300]} See the run in the Prefect UI."
         )
-    return state.name
+    return str(state.name)

@@ -325,3 +325,19 @@ def test_a_second_run_of_a_month_in_progress_is_refused(demo):
         monthly_report(month=MONTH, config_path=str(config), send=False)
     assert (out / MONTH / "summary.json").read_bytes() == good
     assert not list(out.glob(f".staging-{MONTH}-*"))
+
+
+@pytest.mark.slow
+def test_the_follow_up_schedule_run_skips_a_final_month(demo):
+    from flows.monthly import monthly_report
+
+    config, out = demo
+    summary_path = out / MONTH / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["provisional"] = False  # as a run after the final day writes it
+    summary_path.write_text(json.dumps(summary))
+    result = monthly_report(
+        month=MONTH, config_path=str(config), send=False, only_if_provisional=True
+    )
+    assert result == {"skipped": "2026-10 is final"}
+    assert json.loads(summary_path.read_text()) == summary  # nothing rebuilt
