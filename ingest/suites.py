@@ -139,7 +139,7 @@ def _columns_exist(columns: Iterable[str], required: Iterable[str], source: str)
     )
 
 
-# --- billing ---------------------------------------------------------------------------
+# --- billing ---
 
 
 def billing_suite(
@@ -212,9 +212,7 @@ def _billing_value_checks():
     )
     yield _in_set(F.ChargeClass, CHARGE_CLASSES, "charge_class")
     yield _in_set(F.ServiceCategory, SERVICE_CATEGORIES, "service_category")
-    yield _in_set(
-        F.CommitmentDiscountStatus, COMMITMENT_STATUSES, "commitment_status"
-    )
+    yield _in_set(F.CommitmentDiscountStatus, COMMITMENT_STATUSES, "commitment_status")
     for column in (F.PricingQuantity, F.ConsumedQuantity):
         yield E.ExpectColumnValuesToBeBetween(
             column=column,
@@ -356,7 +354,7 @@ def _list_cost_excess(billing: pd.DataFrame) -> pd.Series:
     return gap - allowed
 
 
-# --- telemetry -------------------------------------------------------------------------
+# --- telemetry ---
 
 
 def telemetry_suite(power_caps: Mapping[str, float]) -> gx.ExpectationSuite:
@@ -425,7 +423,7 @@ def _power_cap_checks(power_caps: Mapping[str, float]):
         )
 
 
-# --- people ----------------------------------------------------------------------------
+# --- people ---
 
 
 def people_suite() -> gx.ExpectationSuite:

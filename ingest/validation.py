@@ -151,7 +151,7 @@ def _key(finding: Finding) -> tuple:
     return (finding.severity, finding.source, finding.check, finding.column)
 
 
-# --- running GX -----------------------------------------------------------------------
+# --- running GX ---
 
 
 def _gx_context() -> Any:
@@ -279,9 +279,7 @@ def _raised(result) -> bool:
     info = result.exception_info or {}
     if info.get("raised_exception"):
         return True
-    return any(
-        isinstance(v, dict) and v.get("raised_exception") for v in info.values()
-    )
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
 
 
 def _locate_all(result: dict, locate: Locator | None) -> tuple[list[str], list]:
@@ -298,7 +296,7 @@ def _with_examples(finding: Finding, examples: list) -> Finding:
     return Finding(**{**finding.__dict__, "examples": examples[:MAX_EXAMPLES]})
 
 
-# --- finding messages ------------------------------------------------------------------
+# --- finding messages ---
 
 
 def _sentence(text: str) -> str:
@@ -399,7 +397,7 @@ def _frame_check(
         outcome.findings.append(finding)
 
 
-# --- billing ---------------------------------------------------------------------------
+# --- billing ---
 
 
 def _validate_billing(gx_context, billing, month, config) -> SourceOutcome:
@@ -521,7 +519,7 @@ def _accounts_finding(accounts: list, severity: Severity, check: str):
     )
 
 
-# --- telemetry and people ---------------------------------------------------------------
+# --- telemetry and people ---
 
 
 def _validate_telemetry(gx_context, telemetry, config: Config) -> SourceOutcome:
@@ -585,7 +583,7 @@ def _add_duplicate_ids(outcome: SourceOutcome, people: pd.DataFrame) -> None:
     duplicated = sorted(ids[ids.duplicated(keep=False)].dropna().unique().tolist())
     if not duplicated:
         return
-    examples = [str(i) for i in duplicated[:MAX_EXAMPLES]]
+    examples: list[int | str] = [str(i) for i in duplicated[:MAX_EXAMPLES]]
     for i, finding in enumerate(outcome.findings):
         if finding.check == "duplicate_person":
             outcome.findings[i] = _with_examples(finding, examples)
@@ -594,7 +592,7 @@ def _add_duplicate_ids(outcome: SourceOutcome, people: pd.DataFrame) -> None:
             row.examples = examples
 
 
-# --- plain text and HTML ---------------------------------------------------------------
+# --- plain text and HTML ---
 
 
 def blocking_table(result: ValidationResult) -> str:
@@ -642,7 +640,9 @@ def _page(title: str, body: list[str]) -> str:
     return (
         "<!doctype html>\n<html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body>\n<h1>{html.escape(title)}</h1>\n" + "\n".join(body) + "\n</body></html>"
+        f"<body>\n<h1>{html.escape(title)}</h1>\n"
+        + "\n".join(body)
+        + "\n</body></html>"
     )
 
 

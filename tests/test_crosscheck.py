@@ -1,4 +1,4 @@
-"""Cross-source checks: telemetry against the bill, the inventory and the known teams."""
+"""Cross-source checks: telemetry against the bill, inventory and known teams."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Validation as a gate: what blocks (DESIGN §7), what warns, and what the pages show."""
+"""Validation as a gate: what blocks (DESIGN §7), what warns, what pages show."""
 
 from __future__ import annotations
 
@@ -70,10 +70,15 @@ def test_a_clean_month_has_no_findings_and_counts_its_checks():
     assert result.failed == 0
     assert result.checks > 25  # every expectation of the billing contract ran
     assert result.rows_rejected == 0
-    assert set(result.pages) == {"billing.html", "telemetry.html", "hr.html", "index.html"}
+    assert set(result.pages) == {
+        "billing.html",
+        "telemetry.html",
+        "hr.html",
+        "index.html",
+    }
 
 
-# --- the blocking list -------------------------------------------------------------------
+# --- the blocking list ---
 
 
 def test_a_misspelt_charge_category_blocks_and_names_file_column_count_and_row():
@@ -215,7 +220,7 @@ def test_one_account_month_in_two_formats_blocks():
     assert finding.examples == ["acct-1"]
 
 
-# --- warnings ------------------------------------------------------------------------------
+# --- warnings ---
 
 
 def test_two_currencies_in_one_account_warn():
@@ -275,7 +280,7 @@ def test_a_commitment_purchase_with_effective_cost_warns():
     assert finding.examples == [1]
 
 
-# --- the real FOCUS sample ------------------------------------------------------------------
+# --- the real FOCUS sample ---
 
 
 def load_focus_sample(path) -> pd.DataFrame:
@@ -324,7 +329,7 @@ def test_the_real_focus_sample_has_negative_quantities(focus_result):
     assert all(f.count == 12 for f in quantities)
 
 
-# --- telemetry -------------------------------------------------------------------------------
+# --- telemetry ---
 
 
 def telemetry_frame() -> pd.DataFrame:
@@ -384,7 +389,7 @@ def test_a_telemetry_sample_without_a_timestamp_blocks():
     assert finding.count == 1
 
 
-# --- people: counts and hashed ids only -------------------------------------------------------
+# --- people: counts and hashed ids only ---
 
 
 SALARY = 12345.67
@@ -429,7 +434,7 @@ def test_a_person_without_a_monthly_cost_blocks():
     assert finding.examples == []
 
 
-# --- readers' findings, cross-source findings, counts and pages --------------------------------
+# --- readers' findings, cross-source findings, counts and pages ---
 
 
 def test_reader_findings_are_counted_once_and_shown_on_their_page():
@@ -504,6 +509,7 @@ def test_counts_add_up():
     assert result.failed == 2
     assert result.warnings == 1
     assert result.rows_rejected == 1
-    assert "2 failed, 1 blocking, 1 warnings, 1 rows rejected" in (
-        result.pages["index.html"]
+    assert (
+        "2 failed, 1 blocking, 1 warnings, 1 rows rejected"
+        in (result.pages["index.html"])
     )

@@ -1,4 +1,4 @@
-"""Checks across sources: does telemetry agree with the bill, the inventory and the teams?
+"""Checks across sources: does telemetry agree with the bill, inventory and teams?
 
 Pure functions of small summaries the flow computes from the canonical frames and the
 configuration. Every finding here is a warning (DESIGN §7: unknown tags or hosts).
