@@ -268,7 +268,10 @@ def _interpret(source, result, blocked_columns, locate):
             return row, None
         return row, _could_not_run(source, config.type, column)
     row.status = "failed"
-    count = int(result.result.get("unexpected_count") or 0)
+    if "unexpected_count" not in result.result:  # judged on the dtype, not per row
+        observed = str(result.result.get("observed_value", "other"))
+        return row, _wrong_dtype(source, config.type, column, severity, meta, observed)
+    count = int(result.result["unexpected_count"])
     files, examples = _locate_all(result.result, locate)
     row.count, row.examples = count, examples
     finding = _failed(source, config.type, column, severity, meta, count, files)
@@ -330,6 +333,18 @@ def _missing_optional(source: str, result: dict, meta: dict) -> Finding:
         count=len(missing),
         examples=list(missing),
     )
+
+
+def _wrong_dtype(source, expectation, column, severity, meta, observed) -> Finding:
+    """Only type checks judge a whole column; their observed value is a dtype name."""
+    expected = meta.get("expected", "another type")
+    message = (
+        f"{source}, column {column!r}: {expectation} failed for the whole column "
+        f"(it holds {observed} values); expected {expected}. "
+        f"{_sentence(meta.get('todo', 'check the reader'))}"
+    )
+    check = meta.get("check", expectation)
+    return Finding(severity, source, check, message, column=column)
 
 
 def _could_not_run(source: str, expectation: str, column: str) -> Finding:

@@ -115,6 +115,21 @@ def test_a_cost_with_a_decimal_comma_blocks_as_a_cost_that_does_not_parse():
     assert "12,5" not in result.pages["billing.html"]
 
 
+def test_a_cost_column_left_as_text_blocks_as_a_whole():
+    billing = billing_frame()
+    billing["BilledCost"] = billing["BilledCost"].astype(str)
+
+    result = run(billing)
+
+    finding = only(blocking(result.findings), "unparsed_value")
+    assert finding.message == (
+        "billing, column 'BilledCost': expect_column_values_to_be_in_type_list "
+        f"failed for the whole column (it holds {billing['BilledCost'].dtype} "
+        "values); expected a number written with a decimal point (e.g. 12.5). "
+        "Write BilledCost as plain numbers in the source, then re-run."
+    )
+
+
 def test_a_cost_the_reader_could_not_parse_blocks_with_the_first_20_row_numbers():
     billing = billing_frame(rows=30)
     billing.loc[4:, "EffectiveCost"] = None  # rows 5..30 did not parse
@@ -473,6 +488,17 @@ def test_cross_source_findings_join_the_run_and_the_index_page():
     assert only(result.findings, "unknown_host").severity == Severity.WARNING
     assert "gpu-x" in result.pages["index.html"]
     assert result.warnings == 1
+
+
+def test_checks_on_absent_optional_columns_are_listed_as_not_run():
+    billing = billing_frame().drop(columns=["CommitmentDiscountId", "ListCost"])
+
+    result = run(billing)
+
+    assert [f.check for f in result.findings] == ["optional_column"]
+    assert result.findings[0].examples == ["CommitmentDiscountId", "ListCost"]
+    # the commitment-purchase check and the ListCost type check
+    assert result.pages["billing.html"].count("not run: column missing") == 2
 
 
 def test_pages_escape_what_they_show():
