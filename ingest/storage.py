@@ -92,7 +92,9 @@ def _list_s3(entry: str, endpoint_url: str) -> list[SourceObject]:
         )
         for page in pages:
             for item in page.get("Contents", []):
-                objects.append(SourceObject(f"s3://{bucket}/{item['Key']}", item["Size"]))
+                objects.append(
+                    SourceObject(f"s3://{bucket}/{item['Key']}", item["Size"])
+                )
     except Exception as exc:  # botocore raises many unrelated types
         raise IngestError(
             f"cannot list objects: {exc}; check the bucket, credentials and "

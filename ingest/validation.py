@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,19 +199,31 @@ def _not_run(expectation, needs: set[str]) -> CheckRow:
     return CheckRow(expectation.expectation_type, column, str(severity), NOT_RUN)
 
 
-def _summary_format(frame: pd.DataFrame, index_columns: Iterable[str]) -> dict:
-    present = [c for c in index_columns if c in frame.columns]
-    result_format: dict[str, Any] = {
+def _summary_format(examples: int = MAX_EXAMPLES) -> dict[str, Any]:
+    """Counts plus the index labels of the first `examples` failing rows.
+
+    No `unexpected_index_column_names`: with them GX looks up every failing row's
+    columns one by one in Python (minutes for a million failing rows); the default
+    index comes back as one list, and `_locate_all` reads the few it needs. No index
+    query either: GX would write every failing label into a string."""
+    return {
         "result_format": "SUMMARY",
-        "partial_unexpected_count": MAX_EXAMPLES,
+        "partial_unexpected_count": examples,
+        "return_unexpected_index_query": False,
+        "exclude_unexpected_values": examples == 0,
     }
-    if present:
-        result_format["unexpected_index_column_names"] = present
-    return result_format
 
 
-# Describes one row from GX's partial_unexpected_index_list: (file, example).
-Locator = Callable[[dict], tuple[str, int | str]]
+def _positional(frame: pd.DataFrame) -> pd.DataFrame:
+    """GX reports failing rows by index label: make labels positions (0..n-1)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and (index.start, index.step) == (0, 1):
+        return frame
+    return frame.reset_index(drop=True)
+
+
+# Names failing rows, given the frame and GX's index labels: (file, example) each.
+Locator = Callable[[pd.DataFrame, list], list[tuple[str, int | str]]]
 
 
 def _outcome_from_results(
@@ -221,7 +233,7 @@ def _outcome_from_results(
     outcome = SourceOutcome(source=source, rows=len(frame))
     blocked_columns: set[str] = set()
     for result in sorted(results, key=_order):
-        row, finding = _interpret(source, result, blocked_columns, locate)
+        row, finding = _interpret(source, result, blocked_columns, frame, locate)
         outcome.checks.append(row)
         if finding is not None:
             outcome.findings.append(finding)
@@ -244,7 +256,7 @@ def _columns(kwargs: dict) -> str:
     return ", ".join(str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs)
 
 
-def _interpret(source, result, blocked_columns, locate):
+def _interpret(source, result, blocked_columns, frame, locate):
     config = result.expectation_config
     meta = config.meta or {}
     column = meta.get("column") or _columns(config.kwargs)
@@ -272,7 +284,7 @@ def _interpret(source, result, blocked_columns, locate):
         observed = str(result.result.get("observed_value", "other"))
         return row, _wrong_dtype(source, config.type, column, severity, meta, observed)
     count = int(result.result["unexpected_count"])
-    files, examples = _locate_all(result.result, locate)
+    files, examples = _locate_all(result.result, frame, locate)
     row.count, row.examples = count, examples
     finding = _failed(source, config.type, column, severity, meta, count, files)
     return row, _with_examples(finding, examples)
@@ -285,10 +297,11 @@ def _raised(result) -> bool:
     return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
 
 
-def _locate_all(result: dict, locate: Locator | None) -> tuple[list[str], list]:
-    if locate is None:
+def _locate_all(result: dict, frame: pd.DataFrame, locate: Locator | None):
+    labels = result.get("partial_unexpected_index_list") or []
+    if locate is None or not labels:
         return [], []
-    located = [locate(item) for item in result.get("partial_unexpected_index_list", [])]
+    located = locate(frame, [int(label) for label in labels[:MAX_EXAMPLES]])
     files = sorted({file for file, _ in located if file})
     if len(files) > 1:
         return files, [f"{file}:{example}" for file, example in located]
@@ -422,16 +435,27 @@ def _validate_billing(gx_context, billing, month, config) -> SourceOutcome:
         return outcome
     currencies = {config.report.currency, *config.fx_rates}
     suite = billing_suite(month=month, currencies=currencies)
-    index = _summary_format(billing, (Focus.SourceFile, Focus.SourceRow))
-    results = _run_suite(gx_context, suite, billing_view(billing), index)
+    billing = _positional(billing)
+    results = _run_suite(gx_context, suite, billing_view(billing), _summary_format())
     outcome = _outcome_from_results("billing", billing, results, _billing_locator)
     _billing_frame_checks(outcome, billing, month)
     return _finish(outcome)
 
 
-def _billing_locator(item: dict) -> tuple[str, int | str]:
-    row = item.get(Focus.SourceRow, "")
-    return str(item.get(Focus.SourceFile, "")), int(row) if row != "" else ""
+def _billing_locator(frame: pd.DataFrame, positions: list[int]):
+    files = _column_at(frame, Focus.SourceFile, positions, "")
+    rows = _column_at(frame, Focus.SourceRow, positions, None)
+    return [
+        (str(file), int(row) if row is not None else position + 1)
+        for file, row, position in zip(files, rows, positions, strict=True)
+    ]
+
+
+def _column_at(frame: pd.DataFrame, column: str, positions: list[int], default):
+    if column not in frame.columns:
+        return [default] * len(positions)
+    values = frame[column].iloc[positions].tolist()
+    return [default if pd.isna(v) else v for v in values]
 
 
 def _no_rows(month: str) -> Finding:
@@ -543,8 +567,9 @@ def _validate_telemetry(gx_context, telemetry, config: Config) -> SourceOutcome:
     if telemetry.empty:
         return _empty("telemetry", "GPU samples")
     caps = {h.host: h.power_cap_watts for h in config.inventory}
-    index = _summary_format(telemetry, ("source_file", "host", "timestamp"))
-    results = _run_suite(gx_context, telemetry_suite(caps), telemetry, index)
+    telemetry = _positional(telemetry)
+    suite = telemetry_suite(caps)
+    results = _run_suite(gx_context, suite, telemetry, _summary_format())
     outcome = _outcome_from_results("telemetry", telemetry, results, _sample_locator)
     stamp = telemetry.get("timestamp")
     if stamp is not None:
@@ -558,10 +583,18 @@ def _validate_telemetry(gx_context, telemetry, config: Config) -> SourceOutcome:
     return _finish(outcome, label="sample")
 
 
-def _sample_locator(item: dict) -> tuple[str, int | str]:
-    stamp = item.get("timestamp")
-    when = stamp.isoformat() if isinstance(stamp, pd.Timestamp) else ""
-    return str(item.get("source_file", "")), f"{item.get('host', '')} {when}".strip()
+def _sample_locator(frame: pd.DataFrame, positions: list[int]):
+    files = _column_at(frame, "source_file", positions, "")
+    hosts = _column_at(frame, "host", positions, "")
+    stamps = _column_at(frame, "timestamp", positions, None)
+    return [
+        (str(file), f"{host} {_iso(stamp)}".strip())
+        for file, host, stamp in zip(files, hosts, stamps, strict=True)
+    ]
+
+
+def _iso(stamp) -> str:
+    return stamp.isoformat() if isinstance(stamp, pd.Timestamp) else ""
 
 
 def _empty(source: str, what: str) -> SourceOutcome:
@@ -583,7 +616,7 @@ def _validate_people(gx_context, people) -> SourceOutcome:
     if people.empty:
         return _empty("hr", "people")
     # No unexpected values and no index columns: GX returns counts only.
-    counts_only = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+    counts_only = _summary_format(examples=0)
     results = _run_suite(gx_context, people_suite(), people, counts_only)
     outcome = _outcome_from_results("hr", people, results, locate=None)
     _add_duplicate_ids(outcome, people)

@@ -160,6 +160,15 @@ def test_rows_from_two_files_are_named_file_by_file():
     assert "billing files a.csv, b.csv" in finding.message
 
 
+def test_row_numbers_come_from_the_file_whatever_the_frame_index():
+    billing = billing_frame(rows=4).iloc[1:]  # index labels 1..3 after a filter
+    billing.loc[3, "ChargeCategory"] = "Useage"  # the file's row 4
+
+    finding = only(run(billing).findings, "charge_category")
+
+    assert finding.examples == [4]
+
+
 def test_a_missing_required_column_blocks_and_its_other_checks_do_not_pile_up():
     billing = billing_frame().drop(columns=["BilledCost"])
 
