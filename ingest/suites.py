@@ -181,13 +181,16 @@ def _billing_parse_checks():
                 f"fill {column} in those rows of the source, then re-run",
             ),
         )
-    for column in (*_money_columns(), F.ListUnitPrice, F.PricingQuantity):
+    # A cost that does not parse blocks (DESIGN §7); a price or quantity warns.
+    numbers = [(c, BLOCKING) for c in _money_columns()]
+    numbers += [(c, WARNING) for c in (F.ListUnitPrice, F.PricingQuantity)]
+    for column, severity in numbers:
         yield E.ExpectColumnValuesToBeInTypeList(
             column=column,
             type_list=NUMBER_TYPES,
-            severity=BLOCKING,
+            severity=severity,
             meta=_meta(
-                "unparsed_value",
+                "unparsed_value" if severity == BLOCKING else "unparsed_number",
                 "a number written with a decimal point (e.g. 12.5)",
                 f"write {column} as plain numbers in the source, then re-run",
             ),

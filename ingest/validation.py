@@ -391,7 +391,7 @@ def _example_text(count: int, examples: list, label: str = "row") -> str:
     if not examples:
         return ""
     shown = ", ".join(str(e) for e in examples[:MAX_EXAMPLES])
-    if count > len(examples):
+    if len(examples) >= MAX_EXAMPLES and count > len(examples):
         return f" (first {len(examples)} {label}s: {shown})"
     return f" ({label} {shown})" if len(examples) == 1 else f" ({label}s {shown})"
 
@@ -729,7 +729,7 @@ def _source_page(month: str, outcome: SourceOutcome, findings: list[Finding]) ->
         for c in outcome.checks
     ]
     body = [
-        f"<p>{outcome.rows or 0} rows; {len(outcome.checks)} checks, "
+        f"<p>{outcome.rows or 0} rows; {outcome.evaluated} checks, "
         f"{outcome.failed} failed.</p>",
         "<h2>Findings</h2>",
         _findings_table(findings),
@@ -747,7 +747,7 @@ def _index_page(month, outcomes, result: ValidationResult, others) -> str:
     blocking = sum(1 for f in result.findings if f.severity == Severity.BLOCKING)
     links = [
         f"<li><a href='{PAGE_NAMES[o.source]}'>{html.escape(o.source)}</a>: "
-        f"{len(o.checks)} checks, {o.failed} failed</li>"
+        f"{o.evaluated} checks, {o.failed} failed</li>"
         for o in outcomes
     ]
     body = [
