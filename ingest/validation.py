@@ -286,8 +286,16 @@ def _interpret(source, result, blocked_columns, frame, locate):
     count = int(result.result["unexpected_count"])
     files, examples = _locate_all(result.result, frame, locate)
     row.count, row.examples = count, examples
-    finding = _failed(source, config.type, column, severity, meta, count, files)
+    found = _found_values(result.result) if source != "hr" else []
+    finding = _failed(source, config.type, column, severity, meta, count, files, found)
     return row, _with_examples(finding, examples)
+
+
+def _found_values(result: dict, limit: int = 5) -> list[str]:
+    """A few distinct failing values, for billing and telemetry (never for HR)."""
+    values = result.get("partial_unexpected_list") or []
+    distinct = list(dict.fromkeys(repr(v) for v in values if not pd.isna(v)))
+    return distinct[:limit]
 
 
 def _raised(result) -> bool:
@@ -368,13 +376,16 @@ def _could_not_run(source: str, expectation: str, column: str) -> Finding:
     return Finding(Severity.WARNING, source, "check_error", message, column=column)
 
 
-def _failed(source, expectation, column, severity, meta, count, files) -> Finding:
+def _failed(
+    source, expectation, column, severity, meta, count, files, found=()
+) -> Finding:
     noun = "row" if count == 1 else "rows"
     where = f"{source} {'file' if len(files) == 1 else 'files'} {', '.join(files)}"
+    seen = f"; found {', '.join(found)}" if found else ""
     message = (
         f"{where if files else source}, column {column!r}: {expectation} failed on "
-        f"{count} {noun}{{examples}}; expected {meta.get('expected', 'other values')}."
-        f" {_sentence(meta.get('todo', 'check the source'))}"
+        f"{count} {noun}{{examples}}; expected {meta.get('expected', 'other values')}"
+        f"{seen}. {_sentence(meta.get('todo', 'check the source'))}"
     )
     return Finding(
         severity,

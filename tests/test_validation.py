@@ -91,7 +91,7 @@ def test_a_misspelt_charge_category_blocks_and_names_file_column_count_and_row()
     assert finding.message == (
         "billing file bad.csv, column 'ChargeCategory': "
         "expect_column_values_to_be_in_set failed on 1 row (row 2); expected one of "
-        "Adjustment, Credit, Purchase, Tax, Usage. Fix ChargeCategory in the source "
+        "Adjustment, Credit, Purchase, Tax, Usage; found 'Useage'. Fix ChargeCategory in the source "
         "or the reader's mapping, then re-run."
     )
     assert (finding.file, finding.count, finding.examples) == ("bad.csv", 1, [2])
@@ -108,11 +108,10 @@ def test_a_cost_with_a_decimal_comma_blocks_as_a_cost_that_does_not_parse():
     assert finding.message == (
         "billing file bad.csv, column 'BilledCost': "
         "expect_column_values_to_be_in_type_list failed on 1 row (row 3); expected "
-        "a number written with a decimal point (e.g. 12.5). Write BilledCost as "
+        "a number written with a decimal point (e.g. 12.5); found '12,5'. Write BilledCost as "
         "plain numbers in the source, then re-run."
     )
-    assert "12,5" not in blocking_table(result)
-    assert "12,5" not in result.pages["billing.html"]
+    assert "found '12,5'" in blocking_table(result)
 
 
 def test_a_cost_column_left_as_text_blocks_as_a_whole():
@@ -412,7 +411,7 @@ def test_telemetry_out_of_range_warns_naming_the_sample():
         "telemetry file gpu-a1.prom, column 'power_watts': "
         "expect_column_values_to_be_between failed on 2 rows (samples gpu-a1 "
         "2026-10-01T00:01:00+00:00, gpu-a1 2026-10-01T00:02:00+00:00); expected "
-        "at most the 700 W cap of gpu-a1. "
+        "at most the 700 W cap of gpu-a1; found 701.0, -1.0. "
         "Check the exporter and the reader's units."
     )
 
@@ -535,7 +534,7 @@ def test_pages_escape_what_they_show():
     assert "&lt;script&gt;x&lt;/script&gt;.csv" in page
 
 
-def test_the_validate_table_lists_blocking_findings_first_without_values():
+def test_the_validate_table_lists_blocking_findings_first_with_what_was_found():
     billing = billing_frame()
     billing.loc[0, "ChargeCategory"] = "Useage"
     billing.loc[1, "ConsumedQuantity"] = -3.0
@@ -546,7 +545,9 @@ def test_the_validate_table_lists_blocking_findings_first_without_values():
     assert lines[2].split()[:4] == ["blocking", "billing", "charge_category", "1"]
     assert lines[3].split()[:4] == ["warning", "billing", "negative_quantity", "1"]
     assert lines[-1].endswith("1 blocking, 1 warnings")
-    assert "Useage" not in "\n".join(lines)
+    # The failing value is named, but no other cell of its row is printed.
+    assert "found 'Useage'" in lines[2]
+    assert "acct-1" not in "\n".join(lines)  # other cells of the row stay out
 
 
 def test_counts_add_up():
