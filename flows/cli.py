@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except FinOpsError as exc:

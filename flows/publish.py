@@ -63,7 +63,7 @@ def _write_all(
         provisional=_provisional(config, month, data),
         fx={"as_of": config.fx_as_of or None, "rates": config.fx_rates},
         invoices=data.billing.invoices,
-        data_quality=_data_quality(validation),
+        data_quality=_data_quality(validation, result.findings),
         extra={
             "cost_view": data.billing.cost_view,
             "out_of_period": data.billing.out_of_period,
@@ -113,7 +113,7 @@ def _write_all(
             "status": "completed",
             "provisional": summary["provisional"],
             "inputs": inputs,
-            "findings": [f.to_dict() for f in validation.findings],
+            "findings": [f.to_dict() for f in validation.findings + result.findings],
             "versions": _versions(),
             "timings": {k: round(v, 3) for k, v in timings.items()},
             "delivery": (previous_run or {}).get("delivery")
@@ -202,11 +202,13 @@ def _provisional(config: Config, month: str, data) -> bool:
     return bool(data.billing.provisional) or datetime.now(UTC) < final_from
 
 
-def _data_quality(validation) -> dict:
+def _data_quality(validation, later: list) -> dict:
+    """Validation's counts plus the warnings the transform found across sources."""
+    extra = sum(1 for f in later if f.severity == "warning")
     return {
         "checks": validation.checks,
         "failed": validation.failed,
-        "warnings": validation.warnings,
+        "warnings": validation.warnings + extra,
         "rows_rejected": validation.rows_rejected,
     }
 

@@ -8,6 +8,7 @@ summary is written (reports/summary.py).
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pandas as pd
 from ingest.config import Config
 from transforms import allocation as alloc
 from transforms.costs import by_category, categorize, cloud_totals, convert_currency
+from transforms.crosscheck import CrossSourceContext, cross_source_findings
 from transforms.economics import average_and_marginal, evaluate_plans
 from transforms.findings import Finding, Severity
 from transforms.forecast import forecast_next_month
@@ -77,7 +79,7 @@ def compute_month(
     rows = _allocation_rows(cloud.rows, gpu, people_result, config)
     totals, categories = _totals(billing, category, gpu, people_result)
     by_team = _by_team(rows)
-    findings = _allocation_findings(cloud)
+    findings = _allocation_findings(cloud) + _cross_source(config, billing, gpu, cloud)
 
     billing = billing.assign(team=cloud.team.values, category=category.values)
     daily = _daily_cost(billing)
@@ -260,6 +262,58 @@ def _allocation_findings(cloud: alloc.CloudAllocation) -> list[Finding]:
             count=len(cloud.unknown_tag_values),
         )
     ]
+
+
+def _cross_source(
+    config: Config, billing: pd.DataFrame, gpu: GpuResult, cloud
+) -> list[Finding]:
+    """Telemetry against the bill, and tag teams against the configured teams.
+
+    Telemetry hosts missing from the inventory are reported by the GPU transform.
+    """
+    known = set(config.people.departments.values()) | set(config.teams)
+    tag_teams = set(cloud.team.unique()) - {alloc.UNALLOCATED}
+    tag_teams = {t for t in tag_teams if not t.startswith("pool:")}
+    context = CrossSourceContext(
+        gpu_hours_by_host=dict(
+            zip(gpu.per_host["host"], gpu.per_host["observed_hours"], strict=True)
+        )
+        if not gpu.per_host.empty
+        else {},
+        billed_gpu_instance_hours=_billed_gpu_hours(config, billing),
+        telemetry_hosts=set(),
+        inventory_hosts=set(),
+        tag_teams=tag_teams if known else set(),
+        known_teams=known,
+    )
+    return cross_source_findings(context)
+
+
+def _billed_gpu_hours(config: Config, billing: pd.DataFrame) -> dict[str, float]:
+    """Instance-hours billed for each cloud host, times its GPUs."""
+    quantity = billing[Focus.ConsumedQuantity]
+    unit_column = next(
+        (c for c in ("PricingUnit", "ConsumedUnit") if c in billing.columns), None
+    )
+    if unit_column is not None:  # without a unit, a matched instance row is hourly
+        unit = billing[unit_column].astype("string").str.strip().str.casefold()
+        hourly = unit.isin(["hours", "hrs", "hour"]) | unit.isna()
+        quantity = quantity.where(hourly.fillna(True).to_numpy(dtype=bool))
+    ids = billing[Focus.ResourceId].astype("string")
+    billed = {}
+    for host in config.inventory:
+        if host.location != "cloud" or not (host.resource_id or host.resource_pattern):
+            continue
+        if host.resource_id:
+            mask = ids == host.resource_id
+        else:
+            mask = ids.map(
+                lambda v, p=host.resource_pattern: fnmatch.fnmatchcase(str(v), p),
+                na_action="ignore",
+            )
+        mask = mask.fillna(False).astype(bool)
+        billed[host.host] = float(quantity[mask].fillna(0.0).sum()) * host.gpus
+    return billed
 
 
 def _notes(people: PeopleResult | None) -> list[str]:
