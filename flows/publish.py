@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
 
 from ingest.config import Config
 from reports.context import build_context
@@ -19,6 +20,7 @@ from reports.email import Delivery, send_report
 from reports.outputs import MonthFolder, clean_stale_staging, month_lock, read_json
 from reports.render import render_month_pdf, render_team_pdf, slugify
 from reports.summary import build_summary, json_safe
+from transforms.errors import DeliveryError
 from transforms.money import round_preserving_sum, to_cents
 from transforms.recommend import recommendations_to_rows
 from transforms.schema import TEAM_KEYS_RESERVED
@@ -277,7 +279,15 @@ def _versions() -> dict[str, str]:
     return found
 
 
-@task(name="deliver", retries=2, retry_delay_seconds=[10, 60], cache_policy=NO_CACHE)
+DELIVERY_RETRIES = 2
+
+
+@task(
+    name="deliver",
+    retries=DELIVERY_RETRIES,
+    retry_delay_seconds=[5, 20],
+    cache_policy=NO_CACHE,
+)
 def deliver_month(config: Config, month: str, *, send: bool, resend: bool) -> dict:
     """Email the month's reports unless they were already sent (or `resend`)."""
     logger = get_run_logger()
@@ -292,6 +302,10 @@ def deliver_month(config: Config, month: str, *, send: bool, resend: bool) -> di
     deliveries = _send_all(config, month, folder)
     run["delivery"] = deliveries
     _replace_json(folder / "run.json", run)
+    if not deliveries["sent"] and task_run.run_count <= DELIVERY_RETRIES:
+        # The report stays written and run.json says "not sent"; Prefect tries again
+        # after a back-off, and the last attempt gives up without failing the run.
+        raise DeliveryError(f"{month}: email not sent ({deliveries['error']})")
     return deliveries
 
 
