@@ -64,7 +64,7 @@ def _write_all(
         result,
         provisional=_provisional(config, month, data),
         fx={"as_of": config.fx_as_of or None, "rates": config.fx_rates},
-        invoices=data.billing.invoices,
+        invoices=result.invoices,
         data_quality=_data_quality(validation, result.findings),
         extra={
             "cost_view": data.billing.cost_view,
@@ -76,7 +76,7 @@ def _write_all(
     changes = what_changed(previous_summary, summary, previous_run, inputs)
     summary["changes_since_last_run"] = changes
     folder.write_json("summary.json", summary)
-    _write_tables(folder, month, result)
+    _write_tables(folder, month, result, summary["by_team"])
     for name, html in validation.pages.items():
         folder.write_text(f"data_quality/{name}", html)
 
@@ -94,7 +94,7 @@ def _write_all(
         notes=result.notes + _billing_notes(data),
         people_note=result.people.note if result.people else "",
         changes=changes,
-        team_rows=_records(result.allocation),
+        team_rows=_records(rounded_allocation(result.allocation, summary["by_team"])),
         budgets={k: t.budget for k, t in config.teams.items()},
     )
     render_month_pdf(context, folder.path("report.pdf"))
@@ -126,12 +126,25 @@ def _write_all(
     return paths
 
 
-def _write_tables(folder: MonthFolder, month: str, result) -> None:
-    rows = result.allocation.copy()
-    total = float(result.totals["total_cost"])
-    keys = [str(i) for i in range(len(rows))]
-    rounded = round_preserving_sum(dict(zip(keys, rows.amount, strict=True)), 2, total)
-    rows["amount"] = [rounded[k] for k in keys]
+def rounded_allocation(rows: pd.DataFrame, by_team: dict[str, float]) -> pd.DataFrame:
+    """Allocation rows in cents that add up to summary.json's rounded team amounts.
+
+    Each team's rows are rounded so they sum to that team's amount in `by_team`,
+    which itself sums to the total: the CSV, the summary and the PDFs agree.
+    """
+    rows = rows.reset_index(drop=True).copy()
+    for team, group in rows.groupby("team"):
+        keys = [str(i) for i in group.index]
+        target = by_team.get(str(team), 0.0)
+        parts = round_preserving_sum(
+            dict(zip(keys, group.amount, strict=True)), 2, target
+        )
+        rows.loc[group.index, "amount"] = [parts[k] for k in keys]
+    return rows[rows.amount != 0]
+
+
+def _write_tables(folder: MonthFolder, month: str, result, by_team) -> None:
+    rows = rounded_allocation(result.allocation, by_team)
     rows.insert(0, "month", month)
     rows["currency"] = result.currency
     rows = rows[["month", "team", "category", "source", "amount", "currency"]]

@@ -473,7 +473,7 @@ def _no_rows(month: str) -> Finding:
     return Finding(
         Severity.BLOCKING,
         "billing",
-        "no_billing_rows",
+        "no_rows_for_month",
         f"billing: no billing rows for {month}; expected at least one charge dated "
         "in the month. Check [sources] billing in finops.toml and that the "
         "month's export has arrived, then re-run.",

@@ -218,7 +218,7 @@ def test_the_report_currency_needs_no_rate():
 def test_no_billing_rows_for_the_month_blocks(billing):
     result = run(billing, no_billing=True)
 
-    finding = only(blocking(result.findings), "no_billing_rows")
+    finding = only(blocking(result.findings), "no_rows_for_month")
     assert finding.message.startswith("billing: no billing rows for 2026-10;")
 
 
@@ -229,7 +229,7 @@ def test_billing_rows_all_outside_the_month_block_and_each_is_out_of_period():
 
     result = run(billing)
 
-    assert only(blocking(result.findings), "no_billing_rows")
+    assert only(blocking(result.findings), "no_rows_for_month")
     assert only(warnings(result.findings), "out_of_period").count == 3
 
 

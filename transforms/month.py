@@ -43,6 +43,7 @@ class MonthResult:
     forecast: dict
     daily_cost: pd.DataFrame  # date, cost
     coverage: float | None
+    invoices: dict[str, float] = field(default_factory=dict)  # billed, report currency
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -131,6 +132,7 @@ def compute_month(
         forecast=forecast,
         daily_cost=daily,
         coverage=cloud.coverage,
+        invoices=_invoices(billing),
         findings=findings + list(gpu.findings),
         notes=_notes(people_result),
     )
@@ -189,9 +191,17 @@ def _totals(
     return totals, categories
 
 
+def _invoices(billing: pd.DataFrame) -> dict[str, float]:
+    """Billed cost per invoice id, after conversion to the report currency."""
+    ids = billing[Focus.InvoiceId].astype("string").fillna("")
+    sums = billing[Focus.BilledCost].fillna(0.0).groupby(ids.to_numpy()).sum()
+    return {str(k): float(v) for k, v in sums.items()}
+
+
 def _by_team(rows: pd.DataFrame) -> dict[str, float]:
+    """Amount per team; teams whose rows net to nothing are left out of the list."""
     sums = rows.groupby("team").amount.sum()
-    out = {str(k): float(v) for k, v in sums.items()}
+    out = {str(k): float(v) for k, v in sums.items() if abs(v) >= 0.005}
     for key in TEAM_KEYS_RESERVED:
         out.setdefault(key, 0.0)
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -317,12 +327,10 @@ def _billed_gpu_hours(config: Config, billing: pd.DataFrame) -> dict[str, float]
 
 
 def _notes(people: PeopleResult | None) -> list[str]:
-    notes = []
+    """Method notes for the report; the people note has a place of its own."""
     if people is None:
-        notes.append("No HR source configured: people cost is not included.")
-    elif people.note:
-        notes.append(people.note)
-    return notes
+        return ["No HR source configured: people cost is not included."]
+    return []
 
 
 def _prev(summary: dict | None, *keys: str) -> float | None:
