@@ -16,13 +16,19 @@ from pathlib import Path
 from transforms.errors import FinOpsError
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# The embedded server can take a while to start on a small, busy machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+# Libraries whose chatter is not for the person at the terminal unless --verbose:
+# WeasyPrint warns about every SVG property it ignores; the embedded server logs its
+# shutdown; Great Expectations announces temporary folders.
+QUIET_LOGGERS = ("weasyprint", "fontTools", "great_expectations", "uvicorn", "asyncio")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    _logging(args.verbose)
     try:
         return int(args.handler(args) or 0)
     except FinOpsError as exc:
@@ -33,11 +39,25 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
 
 
+def _logging(verbose: bool) -> None:
+    """Flow logs and library warnings only with --verbose; errors always print."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # libraries set their own levels
+        handler.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.CRITICAL)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="finops",
         description="Monthly cost report of AI infrastructure: cloud bills, GPU "
         "telemetry and payroll to a PDF, allocated to teams.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show the flow's log lines"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -99,9 +119,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.monthly import monthly_report
+    from flows.months import check
+    from ingest.config import load_config
 
-    result = monthly_report(
+    check(args.month)  # refuse a bad month or configuration before Prefect starts
+    config = load_config(args.config)
+    from flows.runners import monthly_flow
+
+    # [run] task_runner picks threads or a Dask cluster for the extract tasks.
+    result = monthly_flow(config)(
         month=args.month,
         config_path=args.config,
         out=args.out,
@@ -116,6 +142,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from flows.months import month_range
+    from ingest.config import load_config
+
+    month_range(args.first, args.last)
+    load_config(args.config)
     from flows.backfill import backfill
 
     return backfill(
@@ -130,6 +161,24 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
+    from flows.months import check, with_out
+    from ingest.config import load_config
+
+    check(args.month)
+    config = load_config(args.config)
+    if args.out:
+        config = with_out(config, args.out)
+    if config.email is None or not config.email.host:
+        raise FinOpsError(
+            f"{args.config}: no [email] table with a host; add [email] with host, "
+            "port, security, sender and recipients (the password comes from the "
+            "variable password_env names), then run `finops send` again"
+        )
+    if not (Path(config.report.out) / args.month / "report.pdf").is_file():
+        raise FinOpsError(
+            f"no report for {args.month} in {config.report.out}; run "
+            f"`finops run --month {args.month}` first"
+        )
     from flows.monthly import send_existing
 
     delivery = send_existing(args.month, config_path=args.config, out=args.out)

@@ -18,6 +18,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import months
+from flows.caching import SourceFingerprint, cached, retry_transient
+from flows.deployments import rerun_due
 from flows.publish import deliver_month, write_month
 from ingest.billing import BillingLoad, read_billing
 from ingest.config import Config, load_config
@@ -41,7 +43,9 @@ class Extracted:
     name="extract-billing",
     retries=2,
     retry_delay_seconds=[5, 30],
-    cache_policy=NO_CACHE,
+    retry_condition_fn=retry_transient,
+    cache_policy=SourceFingerprint(kind="billing"),
+    persist_result=True,
 )
 def extract_billing(config: Config, month: str) -> BillingLoad:
     load = read_billing(
@@ -64,7 +68,9 @@ def extract_billing(config: Config, month: str) -> BillingLoad:
     name="extract-telemetry",
     retries=2,
     retry_delay_seconds=[5, 30],
-    cache_policy=NO_CACHE,
+    retry_condition_fn=retry_transient,
+    cache_policy=SourceFingerprint(kind="telemetry"),
+    persist_result=True,
 )
 def extract_telemetry(config: Config, month: str) -> TelemetryLoad | None:
     if not config.sources.telemetry:
@@ -81,7 +87,14 @@ def extract_telemetry(config: Config, month: str) -> TelemetryLoad | None:
     return load
 
 
-@task(name="extract-hr", retries=2, retry_delay_seconds=[5, 30], cache_policy=NO_CACHE)
+# Payroll is never cached on disk: its result holds each person's pay.
+@task(
+    name="extract-hr",
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=retry_transient,
+    cache_policy=NO_CACHE,
+)
 def extract_people(config: Config, month: str) -> PeopleLoad | None:
     if not config.sources.hr:
         return None
@@ -154,13 +167,23 @@ def monthly_report(
     out: str | None = None,
     send: bool = True,
     resend: bool = False,
+    only_if_provisional: bool = False,
 ) -> dict:
-    """Build, write and deliver one month's report (default: the previous month)."""
+    """Build, write and deliver one month's report (default: the previous month).
+
+    `only_if_provisional` (the follow-up schedule) rebuilds the month only while its
+    report is provisional and the bill may be final by now (flows/deployments.py).
+    """
     month = month or months.previous_month_utc()
     months.check(month)
     config = load_config(config_path)
     if out:
         config = months.with_out(config, out)
+    if only_if_provisional:
+        due = rerun_due(config.report.out, month, config.report.final_after_day)
+        get_run_logger().info("follow-up run: %s", due.reason)
+        if not due.run:
+            return {"skipped": due.reason}
     return run_month(config, month, send=send, resend=resend)
 
 
@@ -173,8 +196,8 @@ def run_month(config: Config, month: str, *, send: bool, resend: bool) -> dict:
     clock = time.perf_counter()
     # The three sources are independent: read them concurrently on the task runner.
     futures = [
-        extract_billing.submit(config, month),
-        extract_telemetry.submit(config, month),
+        cached(extract_billing, config).submit(config, month),
+        cached(extract_telemetry, config).submit(config, month),
         extract_people.submit(config, month),
     ]
     billing, telemetry, people = (future.result() for future in futures)

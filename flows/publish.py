@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
 
 from ingest.config import Config
 from reports.context import build_context
@@ -19,6 +20,7 @@ from reports.email import Delivery, send_report
 from reports.outputs import MonthFolder, clean_stale_staging, month_lock, read_json
 from reports.render import render_month_pdf, render_team_pdf, slugify
 from reports.summary import build_summary, json_safe
+from transforms.errors import DeliveryError
 from transforms.money import round_preserving_sum, to_cents
 from transforms.recommend import recommendations_to_rows
 from transforms.schema import TEAM_KEYS_RESERVED
@@ -62,8 +64,8 @@ def _write_all(
         result,
         provisional=_provisional(config, month, data),
         fx={"as_of": config.fx_as_of or None, "rates": config.fx_rates},
-        invoices=data.billing.invoices,
-        data_quality=_data_quality(validation),
+        invoices=result.invoices,
+        data_quality=_data_quality(validation, result.findings),
         extra={
             "cost_view": data.billing.cost_view,
             "out_of_period": data.billing.out_of_period,
@@ -74,7 +76,7 @@ def _write_all(
     changes = what_changed(previous_summary, summary, previous_run, inputs)
     summary["changes_since_last_run"] = changes
     folder.write_json("summary.json", summary)
-    _write_tables(folder, month, result)
+    _write_tables(folder, month, result, summary["by_team"])
     for name, html in validation.pages.items():
         folder.write_text(f"data_quality/{name}", html)
 
@@ -92,7 +94,7 @@ def _write_all(
         notes=result.notes + _billing_notes(data),
         people_note=result.people.note if result.people else "",
         changes=changes,
-        team_rows=_records(result.allocation),
+        team_rows=_records(rounded_allocation(result.allocation, summary["by_team"])),
         budgets={k: t.budget for k, t in config.teams.items()},
     )
     render_month_pdf(context, folder.path("report.pdf"))
@@ -113,7 +115,7 @@ def _write_all(
             "status": "completed",
             "provisional": summary["provisional"],
             "inputs": inputs,
-            "findings": [f.to_dict() for f in validation.findings],
+            "findings": [f.to_dict() for f in validation.findings + result.findings],
             "versions": _versions(),
             "timings": {k: round(v, 3) for k, v in timings.items()},
             "delivery": (previous_run or {}).get("delivery")
@@ -124,12 +126,25 @@ def _write_all(
     return paths
 
 
-def _write_tables(folder: MonthFolder, month: str, result) -> None:
-    rows = result.allocation.copy()
-    total = float(result.totals["total_cost"])
-    keys = [str(i) for i in range(len(rows))]
-    rounded = round_preserving_sum(dict(zip(keys, rows.amount, strict=True)), 2, total)
-    rows["amount"] = [rounded[k] for k in keys]
+def rounded_allocation(rows: pd.DataFrame, by_team: dict[str, float]) -> pd.DataFrame:
+    """Allocation rows in cents that add up to summary.json's rounded team amounts.
+
+    Each team's rows are rounded so they sum to that team's amount in `by_team`,
+    which itself sums to the total: the CSV, the summary and the PDFs agree.
+    """
+    rows = rows.reset_index(drop=True).copy()
+    for team, group in rows.groupby("team"):
+        keys = [str(i) for i in group.index]
+        target = by_team.get(str(team), 0.0)
+        parts = round_preserving_sum(
+            dict(zip(keys, group.amount, strict=True)), 2, target
+        )
+        rows.loc[group.index, "amount"] = [parts[k] for k in keys]
+    return rows[rows.amount != 0]
+
+
+def _write_tables(folder: MonthFolder, month: str, result, by_team) -> None:
+    rows = rounded_allocation(result.allocation, by_team)
     rows.insert(0, "month", month)
     rows["currency"] = result.currency
     rows = rows[["month", "team", "category", "source", "amount", "currency"]]
@@ -202,11 +217,13 @@ def _provisional(config: Config, month: str, data) -> bool:
     return bool(data.billing.provisional) or datetime.now(UTC) < final_from
 
 
-def _data_quality(validation) -> dict:
+def _data_quality(validation, later: list) -> dict:
+    """Validation's counts plus the warnings the transform found across sources."""
+    extra = sum(1 for f in later if f.severity == "warning")
     return {
         "checks": validation.checks,
         "failed": validation.failed,
-        "warnings": validation.warnings,
+        "warnings": validation.warnings + extra,
         "rows_rejected": validation.rows_rejected,
     }
 
@@ -275,7 +292,15 @@ def _versions() -> dict[str, str]:
     return found
 
 
-@task(name="deliver", retries=2, retry_delay_seconds=[10, 60], cache_policy=NO_CACHE)
+DELIVERY_RETRIES = 2
+
+
+@task(
+    name="deliver",
+    retries=DELIVERY_RETRIES,
+    retry_delay_seconds=[5, 20],
+    cache_policy=NO_CACHE,
+)
 def deliver_month(config: Config, month: str, *, send: bool, resend: bool) -> dict:
     """Email the month's reports unless they were already sent (or `resend`)."""
     logger = get_run_logger()
@@ -290,6 +315,10 @@ def deliver_month(config: Config, month: str, *, send: bool, resend: bool) -> di
     deliveries = _send_all(config, month, folder)
     run["delivery"] = deliveries
     _replace_json(folder / "run.json", run)
+    if not deliveries["sent"] and task_run.run_count <= DELIVERY_RETRIES:
+        # The report stays written and run.json says "not sent"; Prefect tries again
+        # after a back-off, and the last attempt gives up without failing the run.
+        raise DeliveryError(f"{month}: email not sent ({deliveries['error']})")
     return deliveries
 
 

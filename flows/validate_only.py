@@ -7,11 +7,9 @@ configuration, unreadable source).
 from __future__ import annotations
 
 from ingest.billing import read_billing
+from ingest.config import load_config
 from ingest.payroll import read_people
 from ingest.telemetry import read_telemetry
-from ingest.validation import blocking_table, validate_month
-
-from ingest.config import load_config
 from transforms.findings import blocking
 
 
@@ -20,6 +18,9 @@ def validate_only(month: str, config_path: str) -> int:
 
     check(month)
     config = load_config(config_path)
+    # Great Expectations takes seconds to import: only once the configuration is good.
+    from ingest.validation import blocking_table, validate_month
+
     billing = read_billing(
         config.sources.billing,
         month,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,8 +101,12 @@ def read_header(path: Path, kind: str, uri: str) -> list[str]:
             return list(pq.ParquetFile(path).schema_arrow.names)
         with open_text(path, kind) as stream:
             line = io.TextIOWrapper(stream, encoding="utf-8", newline="").readline()
-    except (OSError, EOFError, ValueError) as exc:
-        raise IngestError(f"cannot read the header: {exc}", file=uri) from exc
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
+        raise IngestError(
+            f"cannot read the header: {exc}; check that the file is a CSV, CSV.gz or "
+            "Parquet export and download it again if it was cut short",
+            file=uri,
+        ) from exc
     if not line.strip():
         raise IngestError("the file is empty: no header line", file=uri)
     return next(csv.reader([line]))
@@ -130,9 +135,11 @@ def iter_chunks(
             chunk["_row"] = pd.RangeIndex(first_row, first_row + len(chunk))
             first_row += len(chunk)
             yield chunk
-    except (OSError, EOFError, ValueError, pd.errors.ParserError) as exc:
+    except (OSError, EOFError, ValueError, zlib.error, pd.errors.ParserError) as exc:
         raise IngestError(
-            f"cannot read past data row {first_row - 1}: {exc}", file=uri
+            f"cannot read past data row {first_row - 1}: {exc}; the file looks cut "
+            "short or damaged: download or export it again",
+            file=uri,
         ) from exc
 
 

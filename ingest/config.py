@@ -197,6 +197,33 @@ _CHOICES = {
 }
 
 
+# Numbers with a sensible range: key path -> (lowest, highest); None is unbounded.
+_RANGES = {
+    "report.final_after_day": (1, 28),
+    "sources.lookahead_months": (0, 12),
+    "telemetry.idle_threshold": (0, 1),
+    "telemetry.max_gap_seconds": (0, None),
+    "telemetry.default_interval_seconds": (1, None),
+    "inventory.gpus": (1, None),
+    "inventory.power_cap_watts": (0, None),
+    "inventory.purchase_cost": (0, None),
+    "inventory.depreciation_months": (1, None),
+    "inventory.maintenance_rate": (0, 1),
+    "energy.price_per_kwh": (0, None),
+    "energy.pue": (1, 5),
+    "prices.market_gpu_hour": (0, None),
+    "prices.commitment_discount": (0, 1),
+    "recommendations.idle_share": (0, 1),
+    "recommendations.min_observed_hours": (0, None),
+    "recommendations.target_utilization": (0.01, 1),
+    "recommendations.anomaly_threshold": (0, None),
+    "people.overhead_rate": (0, 10),
+    "people.min_group_size": (1, None),
+    "email.port": (1, 65535),
+    "plans.horizon_months": (1, None),
+}
+
+
 def load_config(path: str | Path) -> Config:
     """Read, check and resolve a `finops.toml`."""
     path = Path(path)
@@ -312,6 +339,11 @@ def _scalar(hint: Any, value: Any, *, name: str, source: str) -> Any:
             raise ConfigError(_wrong_type(name, "a whole number", value, source))
     elif hint is str and not isinstance(value, str):
         raise ConfigError(_wrong_type(name, "a string", value, source))
+    bounds = _RANGES.get(name)
+    if bounds and not _within(value, *bounds):
+        low, high = bounds
+        span = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise ConfigError(f"{source}: {name} must be {span}; found {value!r}")
     choices = _CHOICES.get(name)
     if choices and value not in choices:
         raise ConfigError(
@@ -321,8 +353,13 @@ def _scalar(hint: Any, value: Any, *, name: str, source: str) -> Any:
     return value
 
 
+def _within(value: float, low: float, high: float | None) -> bool:
+    return value >= low and (high is None or value <= high)
+
+
 def _wrong_type(name: str, expected: str, value: Any, source: str) -> str:
-    return f"{source}: {name} must be {expected}; found {value!r}"
+    hint = f"; write it as [{value!r}]" if expected == "a list" else ""
+    return f"{source}: {name} must be {expected}; found {value!r}{hint}"
 
 
 def _unknown_key(key: str, known: list[str], prefix: str, source: str) -> str:

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import secrets
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,7 +186,7 @@ def _parse(data: bytes, uri: str) -> pd.DataFrame:
         if lower.endswith(".gz"):
             data = gzip.decompress(data)
         return _read_csv(data)
-    except (ValueError, OSError, KeyError) as exc:
+    except (ValueError, OSError, KeyError, zlib.error) as exc:
         raise IngestError(
             f"cannot read as a payroll table ({type(exc).__name__}); export it again "
             "as CSV with a header row, or as XLSX with the header on the first row",

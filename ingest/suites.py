@@ -139,7 +139,7 @@ def _columns_exist(columns: Iterable[str], required: Iterable[str], source: str)
     )
 
 
-# --- billing ---------------------------------------------------------------------------
+# --- billing ---
 
 
 def billing_suite(
@@ -181,13 +181,16 @@ def _billing_parse_checks():
                 f"fill {column} in those rows of the source, then re-run",
             ),
         )
-    for column in (*_money_columns(), F.ListUnitPrice, F.PricingQuantity):
+    # A cost that does not parse blocks (DESIGN §7); a price or quantity warns.
+    numbers = [(c, BLOCKING) for c in _money_columns()]
+    numbers += [(c, WARNING) for c in (F.ListUnitPrice, F.PricingQuantity)]
+    for column, severity in numbers:
         yield E.ExpectColumnValuesToBeInTypeList(
             column=column,
             type_list=NUMBER_TYPES,
-            severity=BLOCKING,
+            severity=severity,
             meta=_meta(
-                "unparsed_value",
+                "unparsed_value" if severity == BLOCKING else "unparsed_number",
                 "a number written with a decimal point (e.g. 12.5)",
                 f"write {column} as plain numbers in the source, then re-run",
             ),
@@ -354,7 +357,7 @@ def _list_cost_excess(billing: pd.DataFrame) -> pd.Series:
     return gap - allowed
 
 
-# --- telemetry -------------------------------------------------------------------------
+# --- telemetry ---
 
 
 def telemetry_suite(power_caps: Mapping[str, float]) -> gx.ExpectationSuite:
@@ -423,7 +426,7 @@ def _power_cap_checks(power_caps: Mapping[str, float]):
         )
 
 
-# --- people ----------------------------------------------------------------------------
+# --- people ---
 
 
 def people_suite() -> gx.ExpectationSuite:

@@ -14,6 +14,7 @@ import fnmatch
 import gzip
 import logging
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -110,7 +111,7 @@ def _read_one(uri: str, data: bytes, telemetry: TelemetryConfig) -> _FileResult:
             return _smi_parquet(uri, data, telemetry)
         text = _text(uri, data)
         return _dispatch(uri, text, telemetry)
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zlib.error) as exc:
         raise IngestError(
             f"cannot read GPU telemetry: {exc}; expected an nvidia-smi CSV log, a "
             "Prometheus scrape or a query_range JSON export",

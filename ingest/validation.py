@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,7 +151,7 @@ def _key(finding: Finding) -> tuple:
     return (finding.severity, finding.source, finding.check, finding.column)
 
 
-# --- running GX -----------------------------------------------------------------------
+# --- running GX ---
 
 
 def _gx_context() -> Any:
@@ -199,19 +199,31 @@ def _not_run(expectation, needs: set[str]) -> CheckRow:
     return CheckRow(expectation.expectation_type, column, str(severity), NOT_RUN)
 
 
-def _summary_format(frame: pd.DataFrame, index_columns: Iterable[str]) -> dict:
-    present = [c for c in index_columns if c in frame.columns]
-    result_format: dict[str, Any] = {
+def _summary_format(examples: int = MAX_EXAMPLES) -> dict[str, Any]:
+    """Counts plus the index labels of the first `examples` failing rows.
+
+    No `unexpected_index_column_names`: with them GX looks up every failing row's
+    columns one by one in Python (minutes for a million failing rows); the default
+    index comes back as one list, and `_locate_all` reads the few it needs. No index
+    query either: GX would write every failing label into a string."""
+    return {
         "result_format": "SUMMARY",
-        "partial_unexpected_count": MAX_EXAMPLES,
+        "partial_unexpected_count": examples,
+        "return_unexpected_index_query": False,
+        "exclude_unexpected_values": examples == 0,
     }
-    if present:
-        result_format["unexpected_index_column_names"] = present
-    return result_format
 
 
-# Describes one row from GX's partial_unexpected_index_list: (file, example).
-Locator = Callable[[dict], tuple[str, int | str]]
+def _positional(frame: pd.DataFrame) -> pd.DataFrame:
+    """GX reports failing rows by index label: make labels positions (0..n-1)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and (index.start, index.step) == (0, 1):
+        return frame
+    return frame.reset_index(drop=True)
+
+
+# Names failing rows, given the frame and GX's index labels: (file, example) each.
+Locator = Callable[[pd.DataFrame, list], list[tuple[str, int | str]]]
 
 
 def _outcome_from_results(
@@ -221,7 +233,7 @@ def _outcome_from_results(
     outcome = SourceOutcome(source=source, rows=len(frame))
     blocked_columns: set[str] = set()
     for result in sorted(results, key=_order):
-        row, finding = _interpret(source, result, blocked_columns, locate)
+        row, finding = _interpret(source, result, blocked_columns, frame, locate)
         outcome.checks.append(row)
         if finding is not None:
             outcome.findings.append(finding)
@@ -244,7 +256,7 @@ def _columns(kwargs: dict) -> str:
     return ", ".join(str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs)
 
 
-def _interpret(source, result, blocked_columns, locate):
+def _interpret(source, result, blocked_columns, frame, locate):
     config = result.expectation_config
     meta = config.meta or {}
     column = meta.get("column") or _columns(config.kwargs)
@@ -268,11 +280,22 @@ def _interpret(source, result, blocked_columns, locate):
             return row, None
         return row, _could_not_run(source, config.type, column)
     row.status = "failed"
-    count = int(result.result.get("unexpected_count") or 0)
-    files, examples = _locate_all(result.result, locate)
+    if "unexpected_count" not in result.result:  # judged on the dtype, not per row
+        observed = str(result.result.get("observed_value", "other"))
+        return row, _wrong_dtype(source, config.type, column, severity, meta, observed)
+    count = int(result.result["unexpected_count"])
+    files, examples = _locate_all(result.result, frame, locate)
     row.count, row.examples = count, examples
-    finding = _failed(source, config.type, column, severity, meta, count, files)
+    found = _found_values(result.result) if source != "hr" else []
+    finding = _failed(source, config.type, column, severity, meta, count, files, found)
     return row, _with_examples(finding, examples)
+
+
+def _found_values(result: dict, limit: int = 5) -> list[str]:
+    """A few distinct failing values, for billing and telemetry (never for HR)."""
+    values = result.get("partial_unexpected_list") or []
+    distinct = list(dict.fromkeys(repr(v) for v in values if not pd.isna(v)))
+    return distinct[:limit]
 
 
 def _raised(result) -> bool:
@@ -282,10 +305,11 @@ def _raised(result) -> bool:
     return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
 
 
-def _locate_all(result: dict, locate: Locator | None) -> tuple[list[str], list]:
-    if locate is None:
+def _locate_all(result: dict, frame: pd.DataFrame, locate: Locator | None):
+    labels = result.get("partial_unexpected_index_list") or []
+    if locate is None or not labels:
         return [], []
-    located = [locate(item) for item in result.get("partial_unexpected_index_list", [])]
+    located = locate(frame, [int(label) for label in labels[:MAX_EXAMPLES]])
     files = sorted({file for file, _ in located if file})
     if len(files) > 1:
         return files, [f"{file}:{example}" for file, example in located]
@@ -296,7 +320,7 @@ def _with_examples(finding: Finding, examples: list) -> Finding:
     return Finding(**{**finding.__dict__, "examples": examples[:MAX_EXAMPLES]})
 
 
-# --- finding messages ------------------------------------------------------------------
+# --- finding messages ---
 
 
 def _sentence(text: str) -> str:
@@ -332,6 +356,18 @@ def _missing_optional(source: str, result: dict, meta: dict) -> Finding:
     )
 
 
+def _wrong_dtype(source, expectation, column, severity, meta, observed) -> Finding:
+    """Only type checks judge a whole column; their observed value is a dtype name."""
+    expected = meta.get("expected", "another type")
+    message = (
+        f"{source}, column {column!r}: {expectation} failed for the whole column "
+        f"(it holds {observed} values); expected {expected}. "
+        f"{_sentence(meta.get('todo', 'check the reader'))}"
+    )
+    check = meta.get("check", expectation)
+    return Finding(severity, source, check, message, column=column)
+
+
 def _could_not_run(source: str, expectation: str, column: str) -> Finding:
     message = (
         f"{source}, column {column!r}: {expectation} could not run on this column's "
@@ -340,13 +376,16 @@ def _could_not_run(source: str, expectation: str, column: str) -> Finding:
     return Finding(Severity.WARNING, source, "check_error", message, column=column)
 
 
-def _failed(source, expectation, column, severity, meta, count, files) -> Finding:
+def _failed(
+    source, expectation, column, severity, meta, count, files, found=()
+) -> Finding:
     noun = "row" if count == 1 else "rows"
     where = f"{source} {'file' if len(files) == 1 else 'files'} {', '.join(files)}"
+    seen = f"; found {', '.join(found)}" if found else ""
     message = (
         f"{where if files else source}, column {column!r}: {expectation} failed on "
-        f"{count} {noun}{{examples}}; expected {meta.get('expected', 'other values')}."
-        f" {_sentence(meta.get('todo', 'check the source'))}"
+        f"{count} {noun}{{examples}}; expected {meta.get('expected', 'other values')}"
+        f"{seen}. {_sentence(meta.get('todo', 'check the source'))}"
     )
     return Finding(
         severity,
@@ -363,7 +402,7 @@ def _example_text(count: int, examples: list, label: str = "row") -> str:
     if not examples:
         return ""
     shown = ", ".join(str(e) for e in examples[:MAX_EXAMPLES])
-    if count > len(examples):
+    if len(examples) >= MAX_EXAMPLES and count > len(examples):
         return f" (first {len(examples)} {label}s: {shown})"
     return f" ({label} {shown})" if len(examples) == 1 else f" ({label}s {shown})"
 
@@ -397,7 +436,7 @@ def _frame_check(
         outcome.findings.append(finding)
 
 
-# --- billing ---------------------------------------------------------------------------
+# --- billing ---
 
 
 def _validate_billing(gx_context, billing, month, config) -> SourceOutcome:
@@ -407,23 +446,34 @@ def _validate_billing(gx_context, billing, month, config) -> SourceOutcome:
         return outcome
     currencies = {config.report.currency, *config.fx_rates}
     suite = billing_suite(month=month, currencies=currencies)
-    index = _summary_format(billing, (Focus.SourceFile, Focus.SourceRow))
-    results = _run_suite(gx_context, suite, billing_view(billing), index)
+    billing = _positional(billing)
+    results = _run_suite(gx_context, suite, billing_view(billing), _summary_format())
     outcome = _outcome_from_results("billing", billing, results, _billing_locator)
     _billing_frame_checks(outcome, billing, month)
     return _finish(outcome)
 
 
-def _billing_locator(item: dict) -> tuple[str, int | str]:
-    row = item.get(Focus.SourceRow, "")
-    return str(item.get(Focus.SourceFile, "")), int(row) if row != "" else ""
+def _billing_locator(frame: pd.DataFrame, positions: list[int]):
+    files = _column_at(frame, Focus.SourceFile, positions, "")
+    rows = _column_at(frame, Focus.SourceRow, positions, None)
+    return [
+        (str(file), int(row) if row is not None else position + 1)
+        for file, row, position in zip(files, rows, positions, strict=True)
+    ]
+
+
+def _column_at(frame: pd.DataFrame, column: str, positions: list[int], default):
+    if column not in frame.columns:
+        return [default] * len(positions)
+    values = frame[column].iloc[positions].tolist()
+    return [default if pd.isna(v) else v for v in values]
 
 
 def _no_rows(month: str) -> Finding:
     return Finding(
         Severity.BLOCKING,
         "billing",
-        "no_billing_rows",
+        "no_rows_for_month",
         f"billing: no billing rows for {month}; expected at least one charge dated "
         "in the month. Check [sources] billing in finops.toml and that the "
         "month's export has arrived, then re-run.",
@@ -519,7 +569,7 @@ def _accounts_finding(accounts: list, severity: Severity, check: str):
     )
 
 
-# --- telemetry and people ---------------------------------------------------------------
+# --- telemetry and people ---
 
 
 def _validate_telemetry(gx_context, telemetry, config: Config) -> SourceOutcome:
@@ -528,8 +578,9 @@ def _validate_telemetry(gx_context, telemetry, config: Config) -> SourceOutcome:
     if telemetry.empty:
         return _empty("telemetry", "GPU samples")
     caps = {h.host: h.power_cap_watts for h in config.inventory}
-    index = _summary_format(telemetry, ("source_file", "host", "timestamp"))
-    results = _run_suite(gx_context, telemetry_suite(caps), telemetry, index)
+    telemetry = _positional(telemetry)
+    suite = telemetry_suite(caps)
+    results = _run_suite(gx_context, suite, telemetry, _summary_format())
     outcome = _outcome_from_results("telemetry", telemetry, results, _sample_locator)
     stamp = telemetry.get("timestamp")
     if stamp is not None:
@@ -543,10 +594,18 @@ def _validate_telemetry(gx_context, telemetry, config: Config) -> SourceOutcome:
     return _finish(outcome, label="sample")
 
 
-def _sample_locator(item: dict) -> tuple[str, int | str]:
-    stamp = item.get("timestamp")
-    when = stamp.isoformat() if isinstance(stamp, pd.Timestamp) else ""
-    return str(item.get("source_file", "")), f"{item.get('host', '')} {when}".strip()
+def _sample_locator(frame: pd.DataFrame, positions: list[int]):
+    files = _column_at(frame, "source_file", positions, "")
+    hosts = _column_at(frame, "host", positions, "")
+    stamps = _column_at(frame, "timestamp", positions, None)
+    return [
+        (str(file), f"{host} {_iso(stamp)}".strip())
+        for file, host, stamp in zip(files, hosts, stamps, strict=True)
+    ]
+
+
+def _iso(stamp) -> str:
+    return stamp.isoformat() if isinstance(stamp, pd.Timestamp) else ""
 
 
 def _empty(source: str, what: str) -> SourceOutcome:
@@ -568,7 +627,7 @@ def _validate_people(gx_context, people) -> SourceOutcome:
     if people.empty:
         return _empty("hr", "people")
     # No unexpected values and no index columns: GX returns counts only.
-    counts_only = {"result_format": "SUMMARY", "partial_unexpected_count": 0}
+    counts_only = _summary_format(examples=0)
     results = _run_suite(gx_context, people_suite(), people, counts_only)
     outcome = _outcome_from_results("hr", people, results, locate=None)
     _add_duplicate_ids(outcome, people)
@@ -583,7 +642,7 @@ def _add_duplicate_ids(outcome: SourceOutcome, people: pd.DataFrame) -> None:
     duplicated = sorted(ids[ids.duplicated(keep=False)].dropna().unique().tolist())
     if not duplicated:
         return
-    examples = [str(i) for i in duplicated[:MAX_EXAMPLES]]
+    examples: list[int | str] = [str(i) for i in duplicated[:MAX_EXAMPLES]]
     for i, finding in enumerate(outcome.findings):
         if finding.check == "duplicate_person":
             outcome.findings[i] = _with_examples(finding, examples)
@@ -592,7 +651,7 @@ def _add_duplicate_ids(outcome: SourceOutcome, people: pd.DataFrame) -> None:
             row.examples = examples
 
 
-# --- plain text and HTML ---------------------------------------------------------------
+# --- plain text and HTML ---
 
 
 def blocking_table(result: ValidationResult) -> str:
@@ -681,7 +740,7 @@ def _source_page(month: str, outcome: SourceOutcome, findings: list[Finding]) ->
         for c in outcome.checks
     ]
     body = [
-        f"<p>{outcome.rows or 0} rows; {len(outcome.checks)} checks, "
+        f"<p>{outcome.rows or 0} rows; {outcome.evaluated} checks, "
         f"{outcome.failed} failed.</p>",
         "<h2>Findings</h2>",
         _findings_table(findings),
@@ -699,7 +758,7 @@ def _index_page(month, outcomes, result: ValidationResult, others) -> str:
     blocking = sum(1 for f in result.findings if f.severity == Severity.BLOCKING)
     links = [
         f"<li><a href='{PAGE_NAMES[o.source]}'>{html.escape(o.source)}</a>: "
-        f"{len(o.checks)} checks, {o.failed} failed</li>"
+        f"{o.evaluated} checks, {o.failed} failed</li>"
         for o in outcomes
     ]
     body = [

@@ -128,7 +128,13 @@ def _short(name: str, limit: int = 28) -> str:
 
 
 def _money_ticks() -> FuncFormatter:
-    return FuncFormatter(lambda value, _pos: f"{value:,.0f}")
+    """Whole units on most axes; cents when the whole axis spans less than 10."""
+
+    def label(value: float, _pos: int) -> str:
+        axis_span = abs(value)
+        return f"{value:,.2f}" if 0 < axis_span < 10 else f"{value:,.0f}"
+
+    return FuncFormatter(label)
 
 
 def _svg(fig: Figure) -> str:

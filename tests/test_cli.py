@@ -52,3 +52,28 @@ def test_a_missing_source_exits_2_naming_it(tmp_path):
     result = finops("validate", "--month", "2026-10", "--config", str(config))
     assert result.returncode == 2
     assert "nowhere" in result.stderr
+
+
+def test_send_without_email_settings_says_what_to_add(tmp_path):
+    config = tmp_path / "finops.toml"
+    config.write_text("[sources]\nbilling = []\n", encoding="utf-8")
+    result = finops("send", "--month", "2026-10", "--config", str(config))
+    assert result.returncode == 2
+    assert "add [email] with host" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_month_without_rows_fails_with_a_message_not_a_traceback(tmp_path):
+    (tmp_path / "bills").mkdir()
+    (tmp_path / "bills" / "focus.csv").write_text(
+        "BilledCost,EffectiveCost,BillingCurrency,ChargeCategory,ChargePeriodStart\n"
+        "1.00,1.00,USD,Usage,2026-10-02 00:00:00\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "finops.toml"
+    config.write_text("[sources]\nbilling = ['bills/']\n", encoding="utf-8")
+    result = finops("run", "--month", "2026-05", "--config", str(config))
+    assert result.returncode == 1
+    assert "no billing rows dated 2026-05" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

@@ -124,3 +124,33 @@ benefit = 600000
 def test_a_missing_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match="configuration file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # a negative overhead would lower pay; a group of 0 would show one person's pay
+        (
+            "[people]\noverhead_rate = -3\n",
+            "people.overhead_rate must be between 0 and 10; found -3.0",
+        ),
+        (
+            "[people]\nmin_group_size = 0\n",
+            "people.min_group_size must be at least 1; found 0",
+        ),
+        (
+            "[telemetry]\nidle_threshold = 5\n",
+            "telemetry.idle_threshold must be between 0 and 1; found 5.0",
+        ),
+        ("[energy]\npue = 0.5\n", "energy.pue must be between 1 and 5; found 0.5"),
+        # a string where a list belongs says how to write the list
+        (
+            "[sources]\nbilling = 'x.csv'\n",
+            "sources.billing must be a list; found 'x.csv'; write it as ['x.csv']",
+        ),
+    ],
+)
+def test_values_out_of_range_are_refused(tmp_path, text, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    assert str(info.value).endswith(message)

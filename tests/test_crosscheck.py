@@ -1,10 +1,14 @@
-"""Cross-source checks: telemetry against the bill, the inventory and the known teams."""
+"""Cross-source checks: telemetry against the bill, inventory and known teams."""
 
 from __future__ import annotations
 
 import pytest
 
-from transforms.crosscheck import CrossSourceContext, cross_source_findings
+from transforms.crosscheck import (
+    CrossSourceContext,
+    cross_source_findings,
+    split_findings,
+)
 from transforms.findings import Severity
 
 
@@ -101,3 +105,18 @@ def test_tag_teams_unknown_to_people_and_teams_warn_ignoring_case():
 
     assert finding.severity == Severity.WARNING
     assert (finding.check, finding.examples) == ("unknown_team", ["growth"])
+
+
+def test_project_splits_that_do_not_sum_to_100_percent_block_naming_hashed_ids():
+    sums = {"h-1": 100.0, "h-2": 99.5, "h-3": 100.004, "h-4": 120.0}
+
+    [finding] = split_findings(sums, file="splits.csv")
+
+    assert finding.severity == Severity.BLOCKING
+    assert finding.examples == ["h-2", "h-4"]
+    assert finding.message == (
+        "hr file splits.csv: the project splits of 2 person(s) do not sum to 100 % "
+        "(h-2, h-4); expected 100 % per person. Fix their rows in the splits file, "
+        "then re-run."
+    )
+    assert "99.5" not in finding.message

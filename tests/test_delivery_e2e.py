@@ -137,3 +137,27 @@ def test_a_failed_send_keeps_the_report_and_send_retries(
     delivery = send_existing("2026-10", config_path=config)
     assert delivery["sent"] is True
     assert handler.messages
+
+
+class Busy(Inbox):
+    """A relay that answers every message with a temporary failure."""
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), None))
+        return "451 4.3.0 try again later"
+
+
+def test_a_temporary_smtp_failure_is_retried_with_back_off(prefect_server, tmp_path):
+    handler = Busy()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        config = write_config(tmp_path, controller.port)
+        monthly_report(month="2026-10", config_path=config)
+    finally:
+        controller.stop()
+    finance = [to for to, _ in handler.messages if to == ["finance@example.com"]]
+    assert len(finance) == 3  # the first try and two retries
+    run = json.loads((tmp_path / "out" / "2026-10" / "run.json").read_text())
+    assert run["delivery"]["sent"] is False
+    assert "451" in run["delivery"]["error"]

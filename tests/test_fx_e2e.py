@@ -60,5 +60,7 @@ def test_with_a_rate_the_month_converts_and_the_report_shows_rate_and_date(
     assert summary["totals"]["billed_cost"] == round(30.00 * 0.093, 2)
     assert summary["totals"]["effective_cost"] == round(0.30 * 0.093, 2)
     assert summary["fx"] == {"as_of": "2023-06-30", "rates": {"NOK": 0.093}}
+    # the invoice is listed in the report currency too, not as 30 "USD"
+    assert list(summary["invoices"].values()) == [round(30.00 * 0.093, 2)]
     text = pdf_text(month / "report.pdf")
     assert "2023-06-30" in text and "NOK" in text

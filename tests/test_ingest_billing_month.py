@@ -271,3 +271,15 @@ def test_report_key_resolves_after_dropping_leading_folders(real_data, tmp_path)
     shutil.copytree(real_data / "aws_cur_bucket" / "koku-local", copy)
     load = read_billing([str(copy)], "2018-08")
     assert len(load.frame) == 776
+
+
+def test_a_gzip_with_a_damaged_body_is_an_ingest_error_naming_the_file(tmp_path):
+    # gzip magic bytes, then junk: zlib's own error used to escape as a traceback
+    from transforms.errors import IngestError
+
+    bad = tmp_path / "bill.csv.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00junkjunkjunk")
+    with pytest.raises(IngestError) as info:
+        read_billing([str(bad)], "2026-10")
+    assert str(bad) in str(info.value)
+    assert "download it again" in str(info.value)

@@ -23,7 +23,7 @@ DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{gpu="1",uuid="GPU-b",hostname="node-2"} 100
 DCGM_FI_DEV_POWER_USAGE{gpu="1",uuid="GPU-b",hostname="node-2"} NaN 1790000000000
 DCGM_FI_DEV_FB_USED{gpu="2",UUID="GPU-c",instance="10.0.0.5:9400"} 2048 1790000000000
 DCGM_FI_DEV_COUNT 3
-"""  # noqa: E501
+"""
 
 
 def samples_of(text: str) -> pd.DataFrame:

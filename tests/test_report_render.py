@@ -294,3 +294,12 @@ def test_a_team_without_people_rows_shows_no_people_amount():
 
     assert view.people is None
     assert view.budget is None and view.budget_left is None
+
+
+def test_nested_evidence_reads_as_words_not_python():
+    from reports.formatting import plain
+
+    assert (
+        plain({"2024-09-24": {"cost": 3.0, "z": 3.59}}) == "2024-09-24 cost 3; z 3.59"
+    )
+    assert plain(["a", 1.5]) == "a, 1.5"

@@ -1,4 +1,4 @@
-"""Validation as a gate: what blocks (DESIGN §7), what warns, and what the pages show."""
+"""Validation as a gate: what blocks (DESIGN §7), what warns, what pages show."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_a_clean_month_has_no_findings_and_counts_its_checks():
     }
 
 
-# --- the blocking list -------------------------------------------------------------------
+# --- the blocking list ---
 
 
 def test_a_misspelt_charge_category_blocks_and_names_file_column_count_and_row():
@@ -91,7 +91,7 @@ def test_a_misspelt_charge_category_blocks_and_names_file_column_count_and_row()
     assert finding.message == (
         "billing file bad.csv, column 'ChargeCategory': "
         "expect_column_values_to_be_in_set failed on 1 row (row 2); expected one of "
-        "Adjustment, Credit, Purchase, Tax, Usage. Fix ChargeCategory in the source "
+        "Adjustment, Credit, Purchase, Tax, Usage; found 'Useage'. Fix ChargeCategory in the source "
         "or the reader's mapping, then re-run."
     )
     assert (finding.file, finding.count, finding.examples) == ("bad.csv", 1, [2])
@@ -108,11 +108,25 @@ def test_a_cost_with_a_decimal_comma_blocks_as_a_cost_that_does_not_parse():
     assert finding.message == (
         "billing file bad.csv, column 'BilledCost': "
         "expect_column_values_to_be_in_type_list failed on 1 row (row 3); expected "
-        "a number written with a decimal point (e.g. 12.5). Write BilledCost as "
+        "a number written with a decimal point (e.g. 12.5); found '12,5'. Write BilledCost as "
         "plain numbers in the source, then re-run."
     )
-    assert "12,5" not in blocking_table(result)
-    assert "12,5" not in result.pages["billing.html"]
+    assert "found '12,5'" in blocking_table(result)
+
+
+def test_a_cost_column_left_as_text_blocks_as_a_whole():
+    billing = billing_frame()
+    billing["BilledCost"] = billing["BilledCost"].astype(str)
+
+    result = run(billing)
+
+    finding = only(blocking(result.findings), "unparsed_value")
+    assert finding.message == (
+        "billing, column 'BilledCost': expect_column_values_to_be_in_type_list "
+        f"failed for the whole column (it holds {billing['BilledCost'].dtype} "
+        "values); expected a number written with a decimal point (e.g. 12.5). "
+        "Write BilledCost as plain numbers in the source, then re-run."
+    )
 
 
 def test_a_cost_the_reader_could_not_parse_blocks_with_the_first_20_row_numbers():
@@ -143,6 +157,15 @@ def test_rows_from_two_files_are_named_file_by_file():
     assert finding.file == "a.csv, b.csv"
     assert finding.examples == ["a.csv:2", "b.csv:1"]
     assert "billing files a.csv, b.csv" in finding.message
+
+
+def test_row_numbers_come_from_the_file_whatever_the_frame_index():
+    billing = billing_frame(rows=4).iloc[1:]  # index labels 1..3 after a filter
+    billing.loc[3, "ChargeCategory"] = "Useage"  # the file's row 4
+
+    finding = only(run(billing).findings, "charge_category")
+
+    assert finding.examples == [4]
 
 
 def test_a_missing_required_column_blocks_and_its_other_checks_do_not_pile_up():
@@ -195,7 +218,7 @@ def test_the_report_currency_needs_no_rate():
 def test_no_billing_rows_for_the_month_blocks(billing):
     result = run(billing, no_billing=True)
 
-    finding = only(blocking(result.findings), "no_billing_rows")
+    finding = only(blocking(result.findings), "no_rows_for_month")
     assert finding.message.startswith("billing: no billing rows for 2026-10;")
 
 
@@ -206,7 +229,7 @@ def test_billing_rows_all_outside_the_month_block_and_each_is_out_of_period():
 
     result = run(billing)
 
-    assert only(blocking(result.findings), "no_billing_rows")
+    assert only(blocking(result.findings), "no_rows_for_month")
     assert only(warnings(result.findings), "out_of_period").count == 3
 
 
@@ -220,7 +243,7 @@ def test_one_account_month_in_two_formats_blocks():
     assert finding.examples == ["acct-1"]
 
 
-# --- warnings ------------------------------------------------------------------------------
+# --- warnings ---
 
 
 def test_two_currencies_in_one_account_warn():
@@ -234,31 +257,35 @@ def test_two_currencies_in_one_account_warn():
     assert finding.examples == ["acct-1"]
 
 
-@pytest.mark.parametrize(
-    ("column", "value", "check"),
-    [
-        ("ListCost", 7.5, "price_rule"),  # row 1: 2.0 x 1 is 2.0, not 7.5
-        ("PricingQuantity", -1.0, "negative_quantity"),
-        ("ChargeClass", "Fix", "charge_class"),  # FOCUS has Correction or null
-        ("ServiceCategory", "GPU", "service_category"),
-        ("ChargePeriodStart", pd.Timestamp("2026-11-01", tz="UTC"), "out_of_period"),
-    ],
-)
-def test_contract_breaks_outside_the_blocking_list_warn(column, value, check):
-    billing = billing_frame()
-    billing[column] = billing[column].astype(object)
-    billing.loc[0, column] = value
-    if column == "ChargePeriodStart":
-        billing[column] = pd.to_datetime(billing[column], utc=True)
-    if column in ("ListCost", "PricingQuantity"):
-        billing[column] = billing[column].astype("float64")
+def test_contract_breaks_outside_the_blocking_list_warn_row_by_row():
+    billing = billing_frame(rows=6)
+    billing.loc[0, "ListCost"] = 7.5  # row 1: 2.0 x 1 is 2.0, not 7.5
+    billing.loc[1, "ConsumedQuantity"] = -1.0  # row 2
+    billing.loc[2, "ChargeClass"] = "Fix"  # row 3: FOCUS has Correction or null
+    billing.loc[3, "ServiceCategory"] = "GPU"  # row 4
+    billing.loc[4, "ChargePeriodStart"] = pd.Timestamp("2026-11-01", tz="UTC")
+    billing.loc[4, "ChargePeriodEnd"] = pd.Timestamp("2026-11-01 01:00", tz="UTC")
 
     result = run(billing)
 
-    finding = only(result.findings, check)
-    assert finding.severity == Severity.WARNING
-    assert finding.examples == [1]
     assert blocking(result.findings) == []
+    assert {f.check: f.examples for f in result.findings} == {
+        "price_rule": [1],
+        "negative_quantity": [2],
+        "charge_class": [3],
+        "service_category": [4],
+        "out_of_period": [5],
+    }
+
+
+def test_a_quantity_that_does_not_parse_warns_since_it_is_not_a_cost():
+    billing = billing_frame()
+    billing["PricingQuantity"] = pd.Series([1.0, "2,0", 3.0], dtype=object)
+
+    result = run(billing)
+
+    assert blocking(result.findings) == []
+    assert only(result.findings, "unparsed_number").examples == [2]
 
 
 def test_a_price_within_the_tolerance_passes():
@@ -280,7 +307,7 @@ def test_a_commitment_purchase_with_effective_cost_warns():
     assert finding.examples == [1]
 
 
-# --- the real FOCUS sample ------------------------------------------------------------------
+# --- the real FOCUS sample ---
 
 
 def load_focus_sample(path) -> pd.DataFrame:
@@ -329,7 +356,7 @@ def test_the_real_focus_sample_has_negative_quantities(focus_result):
     assert all(f.count == 12 for f in quantities)
 
 
-# --- telemetry -------------------------------------------------------------------------------
+# --- telemetry ---
 
 
 def telemetry_frame() -> pd.DataFrame:
@@ -358,25 +385,35 @@ def test_good_telemetry_passes():
     assert run(telemetry=telemetry_frame(), config=inventory(700)).findings == []
 
 
-@pytest.mark.parametrize(
-    ("column", "value", "check"),
-    [
-        ("utilization", 1.5, "utilization_range"),
-        ("power_watts", 701.0, "power_over_cap"),
-        ("power_watts", -1.0, "power_range"),
-        ("memory_used_mib", -5.0, "memory_range"),
-    ],
-)
-def test_telemetry_out_of_range_warns_naming_the_sample(column, value, check):
-    telemetry = telemetry_frame()
-    telemetry.loc[2, column] = value
+def test_telemetry_out_of_range_warns_naming_the_sample():
+    telemetry = pd.concat([telemetry_frame()] * 2, ignore_index=True)
+    telemetry["gpu_uuid"] = ["GPU-1"] * 3 + ["GPU-2"] * 3
+    telemetry.loc[0, "utilization"] = 1.5
+    telemetry.loc[1, "power_watts"] = 701.0  # over the 700 W cap
+    telemetry.loc[2, "memory_used_mib"] = -5.0
+    telemetry.loc[5, "power_watts"] = -1.0
 
-    finding = only(run(telemetry=telemetry, config=inventory(700)).findings, check)
+    result = run(telemetry=telemetry, config=inventory(700))
 
-    assert finding.severity == Severity.WARNING
+    assert {f.check: f.examples for f in result.findings} == {
+        "utilization_range": ["gpu-a1 2026-10-01T00:00:00+00:00"],
+        # the cap check's range is 0..cap: the negative sample fails it too
+        "power_over_cap": [
+            "gpu-a1 2026-10-01T00:01:00+00:00",
+            "gpu-a1 2026-10-01T00:02:00+00:00",
+        ],
+        "memory_range": ["gpu-a1 2026-10-01T00:02:00+00:00"],
+        "power_range": ["gpu-a1 2026-10-01T00:02:00+00:00"],
+    }
+    finding = only(result.findings, "power_over_cap")
     assert finding.file == "gpu-a1.prom"
-    assert finding.examples == ["gpu-a1 2026-10-01T00:02:00+00:00"]
-    assert "(sample gpu-a1 2026-10-01T00:02:00+00:00)" in finding.message
+    assert finding.message == (
+        "telemetry file gpu-a1.prom, column 'power_watts': "
+        "expect_column_values_to_be_between failed on 2 rows (samples gpu-a1 "
+        "2026-10-01T00:01:00+00:00, gpu-a1 2026-10-01T00:02:00+00:00); expected "
+        "at most the 700 W cap of gpu-a1; found 701.0, -1.0. "
+        "Check the exporter and the reader's units."
+    )
 
 
 def test_a_telemetry_sample_without_a_timestamp_blocks():
@@ -389,7 +426,7 @@ def test_a_telemetry_sample_without_a_timestamp_blocks():
     assert finding.count == 1
 
 
-# --- people: counts and hashed ids only -------------------------------------------------------
+# --- people: counts and hashed ids only ---
 
 
 SALARY = 12345.67
@@ -415,6 +452,7 @@ def test_hr_findings_show_counts_and_hashed_ids_never_pay():
     hr = [f for f in result.findings if f.source == "hr"]
     assert {f.check for f in hr} == {"negative_cost", "basis", "duplicate_person"}
     assert only(hr, "duplicate_person").examples == ["h-bbb"]
+    assert "failed on 2 rows (id h-bbb)" in only(hr, "duplicate_person").message
     assert only(hr, "negative_cost").count == 1
     text = " ".join(str(f.to_dict()) for f in hr) + result.pages["hr.html"]
     text += blocking_table(result) + result.pages["index.html"]
@@ -434,7 +472,7 @@ def test_a_person_without_a_monthly_cost_blocks():
     assert finding.examples == []
 
 
-# --- readers' findings, cross-source findings, counts and pages --------------------------------
+# --- readers' findings, cross-source findings, counts and pages ---
 
 
 def test_reader_findings_are_counted_once_and_shown_on_their_page():
@@ -475,6 +513,17 @@ def test_cross_source_findings_join_the_run_and_the_index_page():
     assert result.warnings == 1
 
 
+def test_checks_on_absent_optional_columns_are_listed_as_not_run():
+    billing = billing_frame().drop(columns=["CommitmentDiscountId", "ListCost"])
+
+    result = run(billing)
+
+    assert [f.check for f in result.findings] == ["optional_column"]
+    assert result.findings[0].examples == ["CommitmentDiscountId", "ListCost"]
+    # the commitment-purchase check and the ListCost type check
+    assert result.pages["billing.html"].count("not run: column missing") == 2
+
+
 def test_pages_escape_what_they_show():
     billing = billing_frame(file="<script>x</script>.csv")
     billing.loc[0, "ChargeCategory"] = "Useage"
@@ -485,7 +534,7 @@ def test_pages_escape_what_they_show():
     assert "&lt;script&gt;x&lt;/script&gt;.csv" in page
 
 
-def test_the_validate_table_lists_blocking_findings_first_without_values():
+def test_the_validate_table_lists_blocking_findings_first_with_what_was_found():
     billing = billing_frame()
     billing.loc[0, "ChargeCategory"] = "Useage"
     billing.loc[1, "ConsumedQuantity"] = -3.0
@@ -496,7 +545,9 @@ def test_the_validate_table_lists_blocking_findings_first_without_values():
     assert lines[2].split()[:4] == ["blocking", "billing", "charge_category", "1"]
     assert lines[3].split()[:4] == ["warning", "billing", "negative_quantity", "1"]
     assert lines[-1].endswith("1 blocking, 1 warnings")
-    assert "Useage" not in "\n".join(lines)
+    # The failing value is named, but no other cell of its row is printed.
+    assert "found 'Useage'" in lines[2]
+    assert "acct-1" not in "\n".join(lines)  # other cells of the row stay out
 
 
 def test_counts_add_up():

@@ -1,4 +1,4 @@
-"""Checks across sources: does telemetry agree with the bill, the inventory and the teams?
+"""Checks across sources: does telemetry agree with the bill, inventory and teams?
 
 Pure functions of small summaries the flow computes from the canonical frames and the
 configuration. Every finding here is a warning (DESIGN §7: unknown tags or hosts).
@@ -10,6 +10,7 @@ numbers compare as they are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from transforms.findings import Finding, Severity
@@ -113,3 +114,35 @@ def _listing(check: str, column: str, message: str, names: list[str]) -> Finding
         count=len(names),
         examples=list(names[:MAX_EXAMPLES]),
     )
+
+
+def split_findings(
+    percent_by_id: Mapping[str, float], *, file: str = "", tolerance: float = 0.01
+) -> list[Finding]:
+    """Blocking (DESIGN §7): people whose project splits do not sum to 100 %.
+
+    `percent_by_id` maps a hashed id to the sum of that person's split percentages;
+    the finding names hashed ids only, never a split or pay."""
+    wrong = sorted(
+        i for i, total in percent_by_id.items() if abs(total - 100) > tolerance
+    )
+    if not wrong:
+        return []
+    where = f"hr file {file}" if file else "hr"
+    message = (
+        f"{where}: the project splits of {len(wrong)} person(s) do not sum to "
+        f"100 % ({_names(wrong)}); expected 100 % per person. Fix their rows in "
+        "the splits file, then re-run."
+    )
+    return [
+        Finding(
+            Severity.BLOCKING,
+            "hr",
+            "split_sum",
+            message,
+            file=file,
+            column="percent",
+            count=len(wrong),
+            examples=list(wrong[:MAX_EXAMPLES]),
+        )
+    ]

@@ -8,6 +8,7 @@ summary is written (reports/summary.py).
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pandas as pd
 from ingest.config import Config
 from transforms import allocation as alloc
 from transforms.costs import by_category, categorize, cloud_totals, convert_currency
+from transforms.crosscheck import CrossSourceContext, cross_source_findings
 from transforms.distinct import per_distinct
 from transforms.economics import average_and_marginal, evaluate_plans
 from transforms.findings import Finding, Severity
@@ -42,6 +44,7 @@ class MonthResult:
     forecast: dict
     daily_cost: pd.DataFrame  # date, cost
     coverage: float | None
+    invoices: dict[str, float] = field(default_factory=dict)  # billed, report currency
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -78,7 +81,7 @@ def compute_month(
     rows = _allocation_rows(cloud.rows, gpu, people_result, config)
     totals, categories = _totals(billing, category, gpu, people_result)
     by_team = _by_team(rows)
-    findings = _allocation_findings(cloud)
+    findings = _allocation_findings(cloud) + _cross_source(config, billing, gpu, cloud)
 
     billing = billing.assign(team=cloud.team.values, category=category.values)
     daily = _daily_cost(billing)
@@ -130,6 +133,7 @@ def compute_month(
         forecast=forecast,
         daily_cost=daily,
         coverage=cloud.coverage,
+        invoices=_invoices(billing),
         findings=findings + list(gpu.findings),
         notes=_notes(people_result),
     )
@@ -188,9 +192,17 @@ def _totals(
     return totals, categories
 
 
+def _invoices(billing: pd.DataFrame) -> dict[str, float]:
+    """Billed cost per invoice id, after conversion to the report currency."""
+    ids = billing[Focus.InvoiceId].astype("string").fillna("")
+    sums = billing[Focus.BilledCost].fillna(0.0).groupby(ids.to_numpy()).sum()
+    return {str(k): float(v) for k, v in sums.items()}
+
+
 def _by_team(rows: pd.DataFrame) -> dict[str, float]:
+    """Amount per team; teams whose rows net to nothing are left out of the list."""
     sums = rows.groupby("team").amount.sum()
-    out = {str(k): float(v) for k, v in sums.items()}
+    out = {str(k): float(v) for k, v in sums.items() if abs(v) >= 0.005}
     for key in TEAM_KEYS_RESERVED:
         out.setdefault(key, 0.0)
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -268,13 +280,63 @@ def _allocation_findings(cloud: alloc.CloudAllocation) -> list[Finding]:
     ]
 
 
+def _cross_source(
+    config: Config, billing: pd.DataFrame, gpu: GpuResult, cloud
+) -> list[Finding]:
+    """Telemetry against the bill, and tag teams against the configured teams.
+
+    Telemetry hosts missing from the inventory are reported by the GPU transform.
+    """
+    known = set(config.people.departments.values()) | set(config.teams)
+    tag_teams = set(cloud.team.unique()) - {alloc.UNALLOCATED}
+    tag_teams = {t for t in tag_teams if not t.startswith("pool:")}
+    context = CrossSourceContext(
+        gpu_hours_by_host=dict(
+            zip(gpu.per_host["host"], gpu.per_host["observed_hours"], strict=True)
+        )
+        if not gpu.per_host.empty
+        else {},
+        billed_gpu_instance_hours=_billed_gpu_hours(config, billing),
+        telemetry_hosts=set(),
+        inventory_hosts=set(),
+        tag_teams=tag_teams if known else set(),
+        known_teams=known,
+    )
+    return cross_source_findings(context)
+
+
+def _billed_gpu_hours(config: Config, billing: pd.DataFrame) -> dict[str, float]:
+    """Instance-hours billed for each cloud host, times its GPUs."""
+    quantity = billing[Focus.ConsumedQuantity]
+    unit_column = next(
+        (c for c in ("PricingUnit", "ConsumedUnit") if c in billing.columns), None
+    )
+    if unit_column is not None:  # without a unit, a matched instance row is hourly
+        unit = billing[unit_column].astype("string").str.strip().str.casefold()
+        hourly = unit.isin(["hours", "hrs", "hour"]) | unit.isna()
+        quantity = quantity.where(hourly.fillna(True).to_numpy(dtype=bool))
+    ids = billing[Focus.ResourceId].astype("string")
+    billed = {}
+    for host in config.inventory:
+        if host.location != "cloud" or not (host.resource_id or host.resource_pattern):
+            continue
+        if host.resource_id:
+            mask = ids == host.resource_id
+        else:
+            mask = ids.map(
+                lambda v, p=host.resource_pattern: fnmatch.fnmatchcase(str(v), p),
+                na_action="ignore",
+            )
+        mask = mask.fillna(False).astype(bool)
+        billed[host.host] = float(quantity[mask].fillna(0.0).sum()) * host.gpus
+    return billed
+
+
 def _notes(people: PeopleResult | None) -> list[str]:
-    notes = []
+    """Method notes for the report; the people note has a place of its own."""
     if people is None:
-        notes.append("No HR source configured: people cost is not included.")
-    elif people.note:
-        notes.append(people.note)
-    return notes
+        return ["No HR source configured: people cost is not included."]
+    return []
 
 
 def _prev(summary: dict | None, *keys: str) -> float | None:
