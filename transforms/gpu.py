@@ -710,8 +710,14 @@ def _summary(frame: pd.DataFrame, per_host: pd.DataFrame, idle_cost: float) -> d
     }
 
 
+def _job_name(keys: pd.DataFrame) -> pd.Series:
+    """The job label, else the pod; "" when neither (text, not categories)."""
+    job = keys["job"].astype(object)
+    return job.where(job.fillna("") != "", keys["pod"].astype(object)).fillna("")
+
+
 def _jobs(frame: pd.DataFrame, rate: dict[str, float]) -> pd.DataFrame:
-    job = frame["job"].where(frame["job"].fillna("") != "", frame["pod"]).fillna("")
+    job = per_distinct(frame, _job_name, ["job", "pod"]).astype(str)
     named = frame.assign(job=job)[job != ""]
     cost = named["host"].map(rate).astype("float64").fillna(0.0) * named["busy_hours"]
     jobs = (
