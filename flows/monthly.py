@@ -243,7 +243,9 @@ def run_month(config: Config, month: str, *, send: bool, resend: bool) -> dict:
 
 
 @flow(name="send-report")
-def send_existing(month: str, config_path: str = "finops.toml", out: str | None = None):
+def send_existing(
+    month: str, config_path: str = "finops.toml", out: str | None = None
+) -> dict:
     """Email a report that is already written (after a failed or skipped send)."""
     months.check(month)
     config = load_config(config_path)
