@@ -323,20 +323,23 @@ def deliver_month(config: Config, month: str, *, send: bool, resend: bool) -> di
 
 
 def _send_all(config: Config, month: str, folder: Path) -> dict:
+    email = config.email
+    if email is None:  # deliver_month checked; this keeps the type checker informed
+        return {"sent": False, "reason": "no [email] configured"}
     title = f"{config.report.title} - {month}"
     main: Delivery = send_report(
-        email=config.email,
+        email=email,
         subject=title,
         body=f"The {month} report is attached.\n",
         attachments=[folder / "report.pdf"],
-        recipients=list(config.email.recipients),
+        recipients=list(email.recipients),
     )
     record = {**vars(main), "teams": {}}
     for team, team_config in config.teams.items():
         pdf = folder / "teams" / f"{slugify(team)}.pdf"
         if team_config.email and pdf.exists():
             sent = send_report(
-                email=config.email,
+                email=email,
                 subject=f"{title} - {team}",
                 body=f"The {month} report of team {team} is attached.\n",
                 attachments=[pdf],

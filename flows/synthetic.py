@@ -192,9 +192,9 @@ def _one_off_rows(month: str) -> pd.DataFrame:
         ("Credit", "AWS Activate credit", "NULL", -500.0, AWS, {}),
     ]  # fmt: skip
     base = {column: "NULL" for column in FOCUS_HEADER}
-    records = []
+    records: list[dict] = []
     for category, service, service_category, cost, publisher, tags in rows:
-        record = dict(base)
+        record: dict[str, object] = dict(base)
         record.update(
             BilledCost=cost,
             EffectiveCost=cost,
@@ -317,9 +317,9 @@ def write_dcgm_mig_export(path: Path, month: str, rng: np.random.Generator) -> N
     watts = 90 + 450 * utilization_profile("train", minutes, rng) * 3 / 7
     energy_mj = np.cumsum(watts * 300 * 1000) + 5.0e9
     energy_mj[len(energy_mj) // 2 :] -= energy_mj[len(energy_mj) // 2]  # a reboot
-    result = []
+    result: list[dict] = []
     for gi, profile, namespace, pod, kind in instances:
-        labels = {
+        labels: dict[str, str] = {
             **device,
             "GPU_I_ID": gi,
             "GPU_I_PROFILE": profile,
@@ -337,7 +337,7 @@ def write_dcgm_mig_export(path: Path, month: str, rng: np.random.Generator) -> N
         for name, values in series.items():
             result.append(
                 {
-                    "metric": {"__name__": name, **labels},
+                    "metric": {**labels, "__name__": name},
                     "values": [
                         [t, _prom_value(v)] for t, v in zip(epoch, values, strict=True)
                     ],
@@ -361,7 +361,7 @@ def demo_roster(rng: np.random.Generator) -> pd.DataFrame:
         ("DATA LABELING", 2, "HOURLY", (38, 52)),
         ("FINANCE", 8, "SALARY", (90000, 140000)),
     ]
-    rows = []
+    rows: list[dict] = []
     for department, count, basis, (low, high) in groups:
         for _ in range(count):
             number = len(rows) + 1

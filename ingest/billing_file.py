@@ -255,7 +255,7 @@ def _period_findings(result: FileResult, month: str) -> list[Finding]:
                 "restatement",
                 message,
                 file=uri,
-                count=rows,
+                count=int(rows),
             )
         )
     if result.record.rows and not result.month_rows:

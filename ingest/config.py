@@ -311,7 +311,7 @@ def _convert(hint: Any, value: Any, *, name: str, source: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
         return _convert(inner[0], value, name=name, source=source)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, prefix=name, source=source)
     if origin is list:
         if not isinstance(value, list):

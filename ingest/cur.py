@@ -361,16 +361,14 @@ def _describe(out: pd.DataFrame, raw: dict[str, pd.Series], kind: pd.Series) -> 
     out[Focus.ListUnitPrice] = pd.to_numeric(raw["public_rate"], errors="coerce")
     out[Focus.PricingCategory] = raw["term"].map(PRICING_CATEGORY)
     out[Focus.CommitmentDiscountId] = raw["sp_arn"].fillna(raw["ri_arn"])
-    status = np.select(
-        [kind.isin(COMMITMENT_USED), kind.isin(COMMITMENT_UNUSED)],
-        ["Used", "Unused"],
-        default=None,
-    )
-    out[Focus.CommitmentDiscountStatus] = pd.Series(
-        status, index=out.index, dtype="object"
-    )
+    status = pd.Series(None, index=out.index, dtype="object")
+    status[kind.isin(COMMITMENT_USED).to_numpy()] = "Used"
+    status[kind.isin(COMMITMENT_UNUSED).to_numpy()] = "Unused"
+    out[Focus.CommitmentDiscountStatus] = status
     before = out[Focus.ChargePeriodStart] < out[Focus.BillingPeriodStart]
-    out[Focus.ChargeClass] = np.where(before.fillna(False), "Correction", None)
+    charge_class = pd.Series(None, index=out.index, dtype="object")
+    charge_class[before.fillna(False).to_numpy(dtype=bool)] = "Correction"
+    out[Focus.ChargeClass] = charge_class
 
 
 def _tags(

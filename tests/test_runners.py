@@ -195,3 +195,37 @@ def test_the_flow_threads_are_not_dask_threads():
 
     with pytest.raises(ValueError):
         get_worker()
+
+
+@pytest.mark.slow
+def test_the_monthly_flow_reads_its_sources_on_dask_when_configured(
+    prefect_server, tmp_path
+):
+    # The extract subflow picks its runner from [run], so a deployment run started by
+    # a worker uses Dask as well; the month comes out the same as with threads.
+    import json
+
+    from flows.monthly import monthly_report
+
+    bills = tmp_path / "bills"
+    bills.mkdir()
+    (bills / "focus.csv").write_text(
+        "BilledCost,EffectiveCost,BillingCurrency,ChargeCategory,ChargePeriodStart\n"
+        "12.34,10.00,USD,Usage,2026-10-02 00:00:00\n",
+        encoding="utf-8",
+    )
+    totals = {}
+    for runner in ("threads", "dask"):
+        config = tmp_path / f"{runner}.toml"
+        config.write_text(
+            f'[report]\nout = "{runner}"\n[run]\ntask_runner = "{runner}"\n'
+            '[sources]\nbilling = ["bills/"]\n',
+            encoding="utf-8",
+        )
+        monthly_report(month="2026-10", config_path=str(config), send=False)
+        summary = json.loads(
+            (tmp_path / runner / "2026-10" / "summary.json").read_text()
+        )
+        totals[runner] = summary["totals"]
+    assert totals["dask"] == totals["threads"]
+    assert totals["dask"]["billed_cost"] == 12.34
