@@ -269,7 +269,7 @@ def _ts(values: np.ndarray) -> pa.Array:
 
 
 def _ts_const(value: np.datetime64, n: int) -> pa.Array:
-    return _ts(np.full(n, np.datetime64(value, "s")))
+    return _ts(np.full(n, value.astype("datetime64[s]")))
 
 
 def _write_parquet(

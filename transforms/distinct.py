@@ -51,7 +51,7 @@ def per_distinct(
     if isinstance(answer, pd.Series | pd.Index | np.ndarray):
         values = np.asarray(answer)
     else:  # a list: objects as they are (tuples stay tuples)
-        values = _objects(list(answer))
+        values = _objects(list(answer))  # type: ignore[call-overload]  # a list
     return pd.Series(values[codes], index=frame.index, dtype=values.dtype)
 
 
