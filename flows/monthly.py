@@ -17,16 +17,16 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import months
+from flows import months, sources
 from flows.caching import SourceFingerprint, cached, retry_transient
 from flows.deployments import rerun_due
 from flows.publish import deliver_month, write_month
 from flows.runners import task_runner_for
-from ingest.billing import BillingLoad, read_billing
+from ingest.billing import BillingLoad
 from ingest.config import Config, load_config
-from ingest.payroll import PeopleLoad, read_people
-from ingest.telemetry import TelemetryLoad, empty_frame, read_telemetry
-from ingest.validation import ValidationResult, validate_month
+from ingest.payroll import PeopleLoad
+from ingest.telemetry import TelemetryLoad, empty_frame
+from ingest.validation import ValidationResult
 from transforms.errors import DataValidationError
 from transforms.findings import blocking
 from transforms.month import MonthResult, compute_month
@@ -49,13 +49,7 @@ class Extracted:
     persist_result=True,
 )
 def extract_billing(config: Config, month: str) -> BillingLoad:
-    load = read_billing(
-        config.sources.billing,
-        month,
-        team_tag=config.allocation.team_tag,
-        lookahead_months=config.sources.lookahead_months,
-        endpoint_url=config.s3.endpoint_url,
-    )
+    load = sources.load_billing(config, month)
     get_run_logger().info(
         "billing: %s rows for %s from %s files",
         len(load.frame),
@@ -74,14 +68,9 @@ def extract_billing(config: Config, month: str) -> BillingLoad:
     persist_result=True,
 )
 def extract_telemetry(config: Config, month: str) -> TelemetryLoad | None:
-    if not config.sources.telemetry:
+    load = sources.load_telemetry(config, month)
+    if load is None:
         return None
-    load = read_telemetry(
-        config.sources.telemetry,
-        month,
-        telemetry=config.telemetry,
-        endpoint_url=config.s3.endpoint_url,
-    )
     get_run_logger().info(
         "telemetry: %s samples from %s files", len(load.frame), len(load.inputs)
     )
@@ -97,15 +86,9 @@ def extract_telemetry(config: Config, month: str) -> TelemetryLoad | None:
     cache_policy=NO_CACHE,
 )
 def extract_people(config: Config, month: str) -> PeopleLoad | None:
-    if not config.sources.hr:
+    load = sources.load_people(config, month)
+    if load is None:
         return None
-    load = read_people(
-        config.sources.hr,
-        month,
-        people=config.people,
-        out_dir=config.report.out,
-        endpoint_url=config.s3.endpoint_url,
-    )
     get_run_logger().info(
         "hr: %s employees from %s files", len(load.frame), len(load.inputs)
     )
@@ -126,17 +109,8 @@ def extract_sources(config: Config, month: str) -> Extracted:
 
 @task(name="validate", cache_policy=NO_CACHE)
 def validate(config: Config, month: str, data: Extracted) -> ValidationResult:
-    findings = list(data.billing.findings)
-    for load in (data.telemetry, data.people):
-        if load is not None:
-            findings += load.findings
-    result = validate_month(
-        month=month,
-        billing=data.billing.frame,
-        telemetry=data.telemetry.frame if data.telemetry else None,
-        people=data.people.frame if data.people else None,
-        reader_findings=findings,
-        config=config,
+    result = sources.validate_sources(
+        config, month, data.billing, data.telemetry, data.people
     )
     get_run_logger().info(
         "validation: %s checks, %s failed, %s warnings",
