@@ -170,16 +170,16 @@ def _reports_to(received, address: str) -> int:
 
 
 def _count_parses(monkeypatch) -> list[str]:
-    import flows.monthly
+    import flows.sources
 
     calls: list[str] = []
-    real = flows.monthly.read_billing
+    real = flows.sources.read_billing
 
     def counting(*args, **kwargs):
         calls.append(args[1] if len(args) > 1 else kwargs.get("month"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(flows.monthly, "read_billing", counting)
+    monkeypatch.setattr(flows.sources, "read_billing", counting)
     return calls
 
 
