@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,7 +37,6 @@ class Extracted:
     billing: BillingLoad
     telemetry: TelemetryLoad | None
     people: PeopleLoad | None
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 @task(

@@ -195,8 +195,3 @@ def _unaliased(frame: pd.DataFrame, config: AllocationConfig) -> list[str]:
     distinct = set(values.unique()) - {""}
     aliases = {fold(k) for k in config.aliases}
     return sorted(distinct - aliases)
-
-
-def team_totals(rows: pd.DataFrame) -> dict[str, float]:
-    sums = rows.groupby("team").amount.sum()
-    return {str(k): float(v) for k, v in sums.items() if not np.isclose(v, 0.0)}
