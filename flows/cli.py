@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--month", required=True, metavar="YYYY-MM")
     generate.add_argument("--size", choices=["S", "M", "L"], default="S")
     generate.add_argument("--out", required=True)
+    generate.add_argument(
+        "--formats",
+        nargs="+",
+        choices=["parquet", "csv.gz"],
+        default=["parquet", "csv.gz"],
+        help="M and L: which copies to write (default both)",
+    )
     generate.set_defaults(handler=_generate)
     return parser
 
@@ -192,7 +199,7 @@ def _send(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from flows.synthetic import generate
 
-    config = generate(args.month, args.size, Path(args.out))
+    config = generate(args.month, args.size, Path(args.out), args.formats)
     print(f"configuration: {config}")
     return 0
 

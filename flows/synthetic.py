@@ -495,10 +495,12 @@ horizon_months = 36
 """
 
 
-def generate(month: str, size: str, out: Path) -> Path:
+def generate(
+    month: str, size: str, out: Path, formats: tuple[str, ...] | list[str] = ()
+) -> Path:
     """`finops generate`: the demo layout for size S; larger sizes in bench docs."""
     if size != "S":
         from flows.synthetic_large import generate_large
 
-        return generate_large(month, size, Path(out))
+        return generate_large(month, size, Path(out), tuple(formats) or None)
     return write_demo(Path(out))

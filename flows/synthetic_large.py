@@ -60,19 +60,26 @@ SERVICES = (
 GPU_MODEL = ("NVIDIA A100-SXM4-80GB", 400.0, 60.0)  # name, cap W, idle W
 
 
-def generate_large(month: str, size: str, out: Path) -> Path:
-    """Write a month of size M or L under `out`; return the Parquet config path."""
+def generate_large(
+    month: str, size: str, out: Path, formats: tuple[str, ...] | None = None
+) -> Path:
+    """Write a month of size M or L under `out`; return the first config's path.
+
+    `formats` picks the copies ("parquet" under `out`, "csv.gz" under `out/csv`).
+    """
     spec = SIZES[size]
     out = Path(out).resolve()
     hosts = host_table(spec)
     teams = [f"team-{i:02d}" for i in range(spec.teams)]
-    for kind, root in (("parquet", out), ("csv.gz", out / "csv")):
+    copies = [(k, r) for k, r in (("parquet", out), ("csv.gz", out / "csv"))]
+    copies = [(k, r) for k, r in copies if formats is None or k in formats]
+    for kind, root in copies:
         root.mkdir(parents=True, exist_ok=True)
         write_billing(root / "inputs" / "billing", month, spec, hosts, teams, kind)
         write_telemetry(root / "inputs" / "telemetry", month, hosts, kind)
         write_roster(root / "inputs" / "hr" / "payroll.csv", teams)
         (root / "finops.toml").write_text(config_text(hosts, teams), encoding="utf-8")
-    return out / "finops.toml"
+    return copies[0][1] / "finops.toml"
 
 
 # --- hosts ---
