@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 MAX_EXAMPLES = 20
 SOURCES = ("billing", "telemetry", "hr")
 NOT_RUN = "not run: column missing"
+LOCATED = "located"  # a merged result's failing rows, already named (file, example)
 PAGE_NAMES = {"billing": "billing.html", "telemetry": "telemetry.html", "hr": "hr.html"}
 
 
@@ -97,12 +98,19 @@ def validate_month(
     reader_findings: list[Finding],
     config: Config,
     context: CrossSourceContext | None = None,
+    telemetry_checks: SourceOutcome | None = None,
 ) -> ValidationResult:
-    """Validate one month's canonical frames; collect every finding before returning."""
+    """Validate one month's canonical frames; collect every finding before returning.
+
+    `telemetry_checks`: the telemetry suite's outcome when the samples were checked
+    chunk by chunk while they were read (`TelemetryChecks`); then `telemetry` is
+    not looked at."""
     gx_context = _gx_context()
     outcomes = [
         _validate_billing(gx_context, billing, month, config),
-        _validate_telemetry(gx_context, telemetry, config),
+        telemetry_checks
+        if telemetry_checks is not None
+        else _validate_telemetry(gx_context, telemetry, config),
         _validate_people(gx_context, people),
     ]
     extra = cross_source_findings(context) if context is not None else []
@@ -167,11 +175,20 @@ def _run_suite(
 
     Expectations on columns the frame lacks are not run (the column checks report
     the gap once); they come back as "not run" rows for the page."""
+    definition, skipped = _definition(gx_context, suite, list(frame.columns))
+    run = definition.run(
+        batch_parameters={"dataframe": frame}, result_format=result_format
+    )
+    return list(run.results), skipped
+
+
+def _definition(gx_context: Any, suite: gx.ExpectationSuite, columns: list[str]):
+    """The suite's runnable expectations as a validation definition, and the rest."""
     runnable, skipped = [], []
     for expectation in suite.expectations:
         needs = expectation_columns(expectation)
         if expectation.expectation_type == "expect_column_to_exist" or all(
-            c in frame.columns for c in needs
+            c in columns for c in needs
         ):
             runnable.append(expectation)
         else:
@@ -183,10 +200,7 @@ def _run_suite(
     definition = gx_context.validation_definitions.add(
         gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
     )
-    run = definition.run(
-        batch_parameters={"dataframe": frame}, result_format=result_format
-    )
-    return list(run.results), skipped
+    return definition, skipped
 
 
 def _not_run(expectation, needs: set[str]) -> CheckRow:
@@ -306,10 +320,14 @@ def _raised(result) -> bool:
 
 
 def _locate_all(result: dict, frame: pd.DataFrame, locate: Locator | None):
-    labels = result.get("partial_unexpected_index_list") or []
-    if locate is None or not labels:
+    located = result.get(LOCATED)
+    if located is None:
+        labels = result.get("partial_unexpected_index_list") or []
+        if locate is None or not labels:
+            return [], []
+        located = locate(frame, [int(label) for label in labels[:MAX_EXAMPLES]])
+    if not located:
         return [], []
-    located = locate(frame, [int(label) for label in labels[:MAX_EXAMPLES]])
     files = sorted({file for file, _ in located if file})
     if len(files) > 1:
         return files, [f"{file}:{example}" for file, example in located]
@@ -592,6 +610,97 @@ def _validate_telemetry(gx_context, telemetry, config: Config) -> SourceOutcome:
             None if ok else _not_timestamps("telemetry", stamp),
         )
     return _finish(outcome, label="sample")
+
+
+class TelemetryChecks:
+    """The telemetry suite run chunk by chunk as the samples stream in.
+
+    Each chunk is checked as it arrives and its failing rows are named at once, so
+    the chunk can be dropped; `outcome()` merges the chunks' results (counts summed,
+    the first examples kept) into the outcome one run over all samples gives.
+    Uniqueness of samples is checked per chunk: the reader puts every sample of a
+    GPU in one chunk."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._context = None
+        self._definition = None
+        self._skipped: list[CheckRow] = []
+        self._merged: list[_MergedResult] = []
+        self._timestamps: Finding | None = None
+        self.rows = 0
+        self.chunks = 0
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        frame = _positional(frame)
+        if self._definition is None:
+            self._context = _gx_context()
+            caps = {h.host: h.power_cap_watts for h in self._config.inventory}
+            self._definition, self._skipped = _definition(
+                self._context, telemetry_suite(caps), list(frame.columns)
+            )
+        run = self._definition.run(
+            batch_parameters={"dataframe": frame}, result_format=_summary_format()
+        )
+        results = [_MergedResult.of(r, frame, _sample_locator) for r in run.results]
+        merged = self._merged or results
+        if self._merged:
+            merged = [a.plus(b) for a, b in zip(merged, results, strict=True)]
+        self._merged = merged
+        stamp = frame.get("timestamp")
+        naive = stamp is not None and not isinstance(stamp.dtype, pd.DatetimeTZDtype)
+        if self._timestamps is None and naive:
+            self._timestamps = _not_timestamps("telemetry", stamp)
+        self.rows += len(frame)
+        self.chunks += 1
+
+    def outcome(self) -> SourceOutcome:
+        if not self.rows:
+            return _empty("telemetry", "GPU samples")
+        ran = (self._merged, self._skipped)
+        outcome = _outcome_from_results("telemetry", pd.DataFrame(), ran, None)
+        outcome.rows = self.rows
+        _frame_check(outcome, "timestamp_type", "timestamp", self._timestamps)
+        return _finish(outcome, label="sample")
+
+
+@dataclass
+class _MergedResult:
+    """The parts of a GX validation result the outcome reads, summable over chunks."""
+
+    expectation_config: Any
+    success: bool
+    result: dict
+    exception_info: dict
+
+    @classmethod
+    def of(cls, result, frame: pd.DataFrame, locate: Locator) -> _MergedResult:
+        detail = dict(result.result or {})
+        labels = detail.pop("partial_unexpected_index_list", None) or []
+        detail[LOCATED] = locate(frame, [int(x) for x in labels[:MAX_EXAMPLES]])
+        return cls(
+            result.expectation_config,
+            bool(result.success),
+            detail,
+            dict(result.exception_info or {}),
+        )
+
+    def plus(self, other: _MergedResult) -> _MergedResult:
+        if other.success and not _raised(other):
+            return self
+        if self.success and not _raised(self):
+            return other
+        detail = dict(self.result)
+        for key in ("unexpected_count", "element_count", "missing_count"):
+            if key in detail or key in other.result:
+                detail[key] = detail.get(key, 0) + other.result.get(key, 0)
+        for key in ("partial_unexpected_list", LOCATED):
+            both = [*(detail.get(key) or []), *(other.result.get(key) or [])]
+            detail[key] = both[:MAX_EXAMPLES]
+        info = self.exception_info if _raised(self) else other.exception_info
+        return _MergedResult(self.expectation_config, False, detail, info)
 
 
 def _sample_locator(frame: pd.DataFrame, positions: list[int]):
