@@ -473,3 +473,90 @@ def _people_checks():
             "check for the same export read twice",
         ),
     )
+
+
+# --- which rows could fail: GX judges those, not every sample ---
+
+# Expectations that look at the table, not at rows: any non-empty part answers them.
+_TABLE_LEVEL = {"expect_column_to_exist", "expect_table_columns_to_match_set"}
+
+
+def suspect_rows(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> np.ndarray | None:
+    """Rows that could fail one of the suite's row expectations, or None when some
+    expectation is not understood here (then every row must go to GX).
+
+    The mask is a superset, read from each expectation's own parameters: a value
+    outside its range (bounds inclusive unless strict, row conditions ignored; a
+    null is in range, as GX skips nulls there), a null where nulls are not allowed,
+    a value not in its set (nulls included), a repeated compound key (hash
+    collisions only add rows). Expectations that judge
+    a share of rows (`mostly` below 1) need every row, so they return None too. Rows
+    outside the mask pass every row expectation; GX decides the rest.
+    """
+    suspect = np.zeros(len(frame), dtype=bool)
+    for expectation in suite.expectations:
+        kind = expectation.expectation_type
+        if kind in _TABLE_LEVEL:
+            continue
+        if getattr(expectation, "mostly", 1) != 1:
+            return None
+        mask = _could_fail(frame, expectation, kind)
+        if mask is None:
+            return None
+        suspect |= mask
+    return suspect
+
+
+def _could_fail(frame: pd.DataFrame, expectation, kind: str) -> np.ndarray | None:
+    columns = expectation_columns(expectation)
+    if not columns <= set(frame.columns):
+        return np.zeros(len(frame), dtype=bool)  # GX does not run it either
+    if kind == "expect_column_values_to_not_be_null":
+        return frame[expectation.column].isna().to_numpy()
+    if kind == "expect_column_values_to_be_in_set":
+        values = frame[expectation.column]
+        return (~values.isin(list(expectation.value_set)) | values.isna()).to_numpy()
+    if kind == "expect_column_values_to_be_between":
+        return _outside(frame[expectation.column], expectation)
+    if kind == "expect_compound_columns_to_be_unique":
+        return _repeated(frame[list(expectation.column_list)])
+    return None
+
+
+def _outside(values: pd.Series, expectation) -> np.ndarray | None:
+    low, high = expectation.min_value, expectation.max_value
+    if not pd.api.types.is_numeric_dtype(values.dtype):
+        return None
+    if not all(b is None or isinstance(b, int | float) for b in (low, high)):
+        return None  # bounds given as parameters or dates: let GX see every row
+    number = values.to_numpy(dtype="float64", na_value=np.nan)
+    bad = np.zeros(len(number), dtype=bool)  # nulls pass: GX skips them in ranges
+    if low is not None:
+        bad |= number <= low if expectation.strict_min else number < low
+    if high is not None:
+        bad |= number >= high if expectation.strict_max else number > high
+    return bad
+
+
+def _repeated(keys: pd.DataFrame) -> np.ndarray:
+    """Rows whose key occurs more than once, by a 64-bit hash of the key columns.
+
+    Sorting the hashes finds repeats in one pass; a collision only adds rows."""
+    hashed = np.zeros(len(keys), dtype=np.uint64)
+    for _, column in keys.items():
+        hashed = hashed * np.uint64(1_000_003) ^ _as_uint64(column)
+    ordered = np.sort(hashed)
+    repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeats):
+        return np.zeros(len(keys), dtype=bool)
+    return np.isin(hashed, repeats)
+
+
+def _as_uint64(column: pd.Series) -> np.ndarray:
+    """Equal values give equal numbers (categories by their code, times by ns)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.uint64)
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return column.to_numpy(dtype="datetime64[ns]").view(np.int64).astype(np.uint64)
+    codes, _ = pd.factorize(column)
+    return codes.astype(np.uint64)

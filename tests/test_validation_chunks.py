@@ -1,8 +1,12 @@
 """The telemetry suite run chunk by chunk gives what one run over all samples gives."""
 
+import great_expectations as gx
+import numpy as np
 import pandas as pd
 import pytest
 
+from ingest import validation
+from ingest.suites import suspect_rows, telemetry_suite
 from ingest.validation import TelemetryChecks, validate_month
 from tests.test_validation import MONTH, billing_frame, inventory, telemetry_frame
 
@@ -36,8 +40,11 @@ def validate(telemetry=None, telemetry_checks=None):
     )
 
 
-@pytest.mark.parametrize("sizes", [[9], [3, 3, 3], [6, 3], [3, 6]])
-def test_chunks_give_the_findings_and_counts_of_one_run(sizes):
+@pytest.mark.parametrize("head", [1_000, 0])
+@pytest.mark.parametrize("sizes", [[9], [3, 3, 3], [3, 6]])
+def test_chunks_give_the_findings_and_counts_of_one_run(sizes, head, monkeypatch):
+    """Also when GX sees only the rows that could fail (head: rows always judged)."""
+    monkeypatch.setattr(validation, "JUDGED_HEAD", head)
     frame = samples()
     whole = validate(telemetry=frame)
     checks = TelemetryChecks(inventory(700))
@@ -71,3 +78,42 @@ def test_no_chunk_at_all_is_a_month_without_samples():
 
     assert outcome.rows == 0
     assert [f.check for f in outcome.findings] == ["no_rows_for_month"]
+
+
+def test_every_telemetry_expectation_is_understood_by_the_prefilter():
+    frame = samples()
+    suspect = suspect_rows(frame, telemetry_suite({"gpu-a1": 700.0}))
+
+    assert suspect is not None, "a new expectation type sends every sample to GX"
+    # utilization 1.5, the duplicated pair (701 W is one of them), -1 W, a missing
+    # timestamp; unknown utilization is in range (GX skips nulls there)
+    assert np.flatnonzero(suspect).tolist() == [0, 4, 5, 7, 8]
+
+
+def test_rows_outside_the_mask_pass_on_a_large_random_frame():
+    rng = np.random.default_rng(7)
+    frame = pd.concat([samples()] * 400, ignore_index=True)
+    frame["gpu_uuid"] = [f"GPU-{i // 3}" for i in range(len(frame))]
+    frame["utilization"] = rng.uniform(-0.01, 1.01, len(frame)).round(2)
+    frame["power_watts"] = rng.uniform(-2, 702, len(frame)).round(0)
+    suite = telemetry_suite({"gpu-a1": 700.0})
+    suspect = suspect_rows(frame, suite)
+
+    whole = validate(telemetry=frame)
+    clean = frame[~suspect]
+    clean_run = validate(telemetry=clean)
+
+    assert 0 < suspect.sum() < len(frame)
+    assert [f.check for f in clean_run.findings] == []
+    assert {f.check for f in whole.findings} >= {"utilization_range", "power_range"}
+
+
+def test_a_share_rule_needs_every_row():
+    suite = gx.ExpectationSuite(
+        name="share",
+        expectations=[
+            gx.expectations.ExpectColumnValuesToNotBeNull(column="host", mostly=0.9)
+        ],
+    )
+
+    assert suspect_rows(samples(), suite) is None
