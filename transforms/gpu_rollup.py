@@ -117,19 +117,22 @@ def rollup_samples(
     inventory: list[InventoryHost],
     telemetry: TelemetryConfig,
 ) -> GpuRollup:
-    """Roll one chunk of canonical GPU samples up to usage rows and device energy."""
-    window = month_window(month)
-    hosts = {h.host: h for h in inventory}
+    """Roll one chunk of canonical GPU samples up to usage rows and device energy.
+
+    `samples` counts the rows handed in (before repeated timestamps are dropped).
+    """
     if samples.empty:
         return GpuRollup(_empty_usage(), _empty_physical(), [], 0)
+    window = month_window(month)
+    hosts = {h.host: h for h in inventory}
     chunk = _Chunk.of(samples)
+    _, clipped = _intervals(chunk.series, chunk.seconds, telemetry, window)
+    runs = _Runs.of(samples, chunk)
     findings: list[Finding] = []
-    weight = _mig_weight(samples, chunk, findings)
-    interval = _intervals(chunk.series, chunk.seconds, telemetry, window)
-    usage = _usage(samples, chunk, weight, interval, hosts, telemetry)
-    physical = _physical(samples, chunk, hosts, telemetry, window)
-    power_cap = _power_cap_finding(physical)
-    return GpuRollup(usage, physical, findings + power_cap, len(samples))
+    usage = _usage(samples, chunk, runs, clipped, hosts, telemetry, findings)
+    physical = _physical(samples, chunk, runs, hosts, telemetry, window)
+    findings += _power_cap_finding(physical)
+    return GpuRollup(usage, physical, findings, len(samples))
 
 
 def combine_rollups(parts: list[GpuRollup]) -> GpuRollup:
@@ -144,6 +147,9 @@ def combine_rollups(parts: list[GpuRollup]) -> GpuRollup:
 
 # --- 1. order ---
 
+NAT = np.iinfo(np.int64).max
+LABELS = ["namespace", "team", "job", "pod", "mig_profile", "gpu_model"]
+
 
 @dataclass
 class _Chunk:
@@ -151,7 +157,7 @@ class _Chunk:
 
     rows: np.ndarray  # positions in the input frame, in order
     series: np.ndarray  # dense series id per ordered row (ascending)
-    keys: list[tuple[np.ndarray, np.ndarray]]  # codes and values of SERIES
+    codes: dict[str, tuple[np.ndarray, np.ndarray]]  # SERIES codes (input order)
     stamps: np.ndarray  # int64 in the frame's unit (NaT as the largest value)
     seconds: np.ndarray  # float epoch seconds (NaN for NaT)
     units_per_second: int
@@ -162,19 +168,20 @@ class _Chunk:
 
     @classmethod
     def of(cls, samples: pd.DataFrame) -> _Chunk:
-        keys = [_sorted_codes(samples[c]) for c in SERIES]
-        series = _combine([codes for codes, _ in keys], sort=True)
+        codes = {c: _sorted_codes(samples[c]) for c in SERIES}
+        series = _combine([codes[c][0] for c in SERIES])
         stamps, per_second = _stamps(samples["timestamp"])
         rows = _series_order(series, stamps)
         rows = rows[~_repeated(series[rows], stamps[rows], keep="last")]
         ordered = stamps[rows]
         seconds = ordered / per_second
-        seconds[ordered == np.iinfo(np.int64).max] = np.nan
-        return cls(rows, series[rows], keys, ordered, seconds, per_second)
+        seconds[ordered == NAT] = np.nan
+        return cls(rows, series[rows], codes, ordered, seconds, per_second)
 
-    def values(self, position: int, group_rows: np.ndarray) -> np.ndarray:
-        codes, values = self.keys[position]
-        return _decode(codes[self.rows[group_rows]], values)
+    def values(self, column: str, at: np.ndarray) -> np.ndarray:
+        """The text of a SERIES column at ordered positions `at`."""
+        codes, values = self.codes[column]
+        return values[codes[self.rows[at]]]
 
 
 def _stamps(column: pd.Series) -> tuple[np.ndarray, int]:
@@ -182,7 +189,7 @@ def _stamps(column: pd.Series) -> tuple[np.ndarray, int]:
     index = pd.DatetimeIndex(column)
     per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
     stamps = index.asi8.copy()
-    stamps[index.isna()] = np.iinfo(np.int64).max
+    stamps[index.isna()] = NAT
     return stamps, per_second[index.unit]
 
 
@@ -202,38 +209,83 @@ def _repeated(group: np.ndarray, stamps: np.ndarray, keep: str) -> np.ndarray:
     return np.append(same, False) if keep == "last" else np.insert(same, 0, False)
 
 
+@dataclass
+class _Runs:
+    """Stretches of ordered samples with one series, day and set of labels.
+
+    Labels (team, job, MIG profile, model) change rarely, so every per-label
+    answer is worked out once per run, not per sample.
+    """
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    keys: pd.DataFrame  # per run: SERIES, LABELS (text) and day (days since 1970)
+
+    @classmethod
+    def of(cls, samples: pd.DataFrame, chunk: _Chunk) -> _Runs:
+        day = _floor_div(chunk.stamps, 86_400 * chunk.units_per_second)
+        change = chunk.series[1:] != chunk.series[:-1]
+        change |= day[1:] != day[:-1]
+        labels = {}
+        for column in LABELS:
+            codes, values = _sorted_codes(samples[column])
+            if len(values) <= 2 and codes.max(initial=0) == 0:  # one value
+                labels[column] = (None, values)
+                continue
+            codes = codes[chunk.rows]
+            change |= codes[1:] != codes[:-1]
+            labels[column] = (codes, values)
+        starts = np.flatnonzero(np.insert(change, 0, True))
+        keys = pd.DataFrame({c: chunk.values(c, starts) for c in SERIES})
+        for column, (codes, values) in labels.items():
+            keys[column] = values[0] if codes is None else values[codes[starts]]
+        keys["day"] = day[starts]
+        keys["nat"] = chunk.stamps[starts] == NAT
+        keys["series"] = chunk.series[starts]
+        return cls(starts, np.diff(np.append(starts, chunk.size)), keys)
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, self.starts)
+
+    def spread(self, values: np.ndarray) -> np.ndarray:
+        """A value per run repeated on each of its samples."""
+        return np.repeat(values, self.lengths)
+
+
 # --- 2. intervals ---
 
 
 def _intervals(
     group: np.ndarray, seconds: np.ndarray, telemetry: TelemetryConfig, window: Month
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Standing time of each sample and its part inside the month (seconds).
+    """Standing time of each sample and its part inside the month (seconds, 0 for NaT).
 
     `group` is ascending and `seconds` ascends inside each group.
     """
-    same_next = np.append(group[1:] == group[:-1], False)
-    step = np.full(len(seconds), np.nan)
-    step[:-1] = np.where(same_next[:-1], seconds[1:] - seconds[:-1], np.nan)
+    step = np.empty(len(seconds))
+    np.subtract(seconds[1:], seconds[:-1], out=step[:-1])
+    step[-1] = np.nan
+    step[np.flatnonzero(group[1:] != group[:-1])] = np.nan
     median = _group_median(step, group)
     cap = telemetry.max_gap_seconds or 2 * median
     last = np.where(np.isnan(median), telemetry.default_interval_seconds, median)
     interval = np.where(np.isnan(step), last, np.minimum(step, cap))
     start, end = window.bounds
-    clipped = np.minimum(seconds + interval, end) - np.maximum(seconds, start)
-    return interval, np.clip(clipped, 0, None)
+    clipped = np.minimum(seconds + interval, end)
+    clipped -= np.maximum(seconds, start)
+    np.clip(clipped, 0, None, out=clipped)
+    clipped[np.isnan(clipped)] = 0.0
+    return interval, clipped
 
 
 def _group_median(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Median of the non-NaN values of each contiguous group, spread to its rows."""
     starts = np.flatnonzero(np.insert(group[1:] != group[:-1], 0, True))
-    known = ~np.isnan(values)
     low = np.fmin.reduceat(values, starts)
     high = np.fmax.reduceat(values, starts)
-    count = np.add.reduceat(known, starts)
-    median = np.where(count > 0, low, np.nan)
+    median = low.copy()  # NaN when the group has no value
     bounds = np.append(starts, len(values))
-    for i in np.flatnonzero((count > 0) & (low != high)):  # steps that vary
+    for i in np.flatnonzero((low != high) & ~np.isnan(low)):  # steps that vary
         segment = values[bounds[i] : bounds[i + 1]]
         median[i] = np.median(segment[~np.isnan(segment)])
     return np.repeat(median, np.diff(bounds))
@@ -245,44 +297,45 @@ def _group_median(values: np.ndarray, group: np.ndarray) -> np.ndarray:
 def _usage(
     samples: pd.DataFrame,
     chunk: _Chunk,
-    weight: np.ndarray,
-    interval: tuple[np.ndarray, np.ndarray],
+    runs: _Runs,
+    clipped: np.ndarray,
     hosts: dict[str, InventoryHost],
     telemetry: TelemetryConfig,
+    findings: list[Finding],
 ) -> pd.DataFrame:
-    rows = chunk.rows
-    by_team = _teams(hosts, telemetry)
-    team_codes, teams = _labels(samples, ["namespace", "team", "host"], by_team)
-    job_codes, jobs = _labels(samples, ["job", "pod"], _job_name)
-    day = _floor_div(chunk.stamps, 86_400 * chunk.units_per_second)
-    hours = interval[1] / 3600.0 * weight
-    group = _combine(
-        [chunk.series, team_codes[rows], job_codes[rows], day - day.min()], sort=False
+    keys = runs.keys
+    weight, unknown = _weights(keys)
+    missing = int(runs.lengths[unknown].sum())  # samples, not series
+    if missing:
+        findings.append(_mig_profile_finding(missing))
+    table = keys[SERIES].copy()
+    table["team"] = _teams(hosts, telemetry)(keys).to_numpy(object)
+    table["job"] = _job_name(keys).to_numpy(object)
+    table["date"] = _dates(keys["day"].to_numpy(), keys["nat"].to_numpy())
+    table["weight"] = _series_first(weight, keys["series"].to_numpy())
+    for name, seconds in _use(samples, chunk, clipped, telemetry).items():
+        table[name] = runs.sums(seconds) / 3600.0 * weight
+    group = [*SERIES, "team", "job", "date"]
+    usage = table.groupby(group, sort=False, dropna=False).agg(
+        {"weight": "first", **dict.fromkeys(MEASURES, "sum")}
     )
-    first = _first_rows(group)
-    usage = pd.DataFrame({c: chunk.values(i, first) for i, c in enumerate(SERIES)})
-    usage["team"] = teams[team_codes[rows[first]]]
-    usage["job"] = jobs[job_codes[rows[first]]]
-    usage["date"] = _dates(day[first], chunk.stamps[first])
-    usage["weight"] = _series_first(weight, chunk.series)[first]
-    for name, values in _use(samples, chunk, hours, telemetry).items():
-        usage[name] = np.bincount(group, np.nan_to_num(values), minlength=len(first))
-    return usage[USAGE_COLUMNS]
+    return usage.reset_index()[USAGE_COLUMNS]
 
 
 def _use(
-    samples: pd.DataFrame, chunk: _Chunk, hours: np.ndarray, telemetry: TelemetryConfig
+    samples: pd.DataFrame, chunk: _Chunk, seconds: np.ndarray, telemetry
 ) -> dict[str, np.ndarray]:
+    """Seconds inside the month of each sample, by use."""
     utilization = samples["utilization"].to_numpy("float64")[chunk.rows]
     known = ~np.isnan(utilization)
     idle = known & (utilization < telemetry.idle_threshold)
     return {
-        "hours": hours,
-        "busy_hours": np.where(idle, 0.0, hours),
-        "idle_hours": np.where(idle, hours, 0.0),
-        "unknown_hours": np.where(known, 0.0, hours),
-        "known_hours": np.where(known, hours, 0.0),
-        "util_hours": np.where(known, utilization * hours, 0.0),
+        "hours": seconds,
+        "busy_hours": np.where(idle, 0.0, seconds),
+        "idle_hours": np.where(idle, seconds, 0.0),
+        "unknown_hours": np.where(known, 0.0, seconds),
+        "known_hours": np.where(known, seconds, 0.0),
+        "util_hours": np.where(known, utilization * seconds, 0.0),
     }
 
 
@@ -306,40 +359,25 @@ def _job_name(keys: pd.DataFrame) -> pd.Series:
     return job.where(job.fillna("") != "", keys["pod"]).fillna("").astype(str)
 
 
-def _dates(day: np.ndarray, stamps: np.ndarray) -> np.ndarray:
+def _dates(day: np.ndarray, nat: np.ndarray) -> np.ndarray:
+    """UTC dates from days since 1970 (None for a missing timestamp)."""
     epoch = dt.date(1970, 1, 1)
-    nat = stamps == np.iinfo(np.int64).max
-    out = np.empty(len(day), dtype=object)
-    for i, (value, missing) in enumerate(zip(day.tolist(), nat.tolist(), strict=True)):
-        out[i] = None if missing else epoch + dt.timedelta(days=value)
-    return out
+    dates = {d: epoch + dt.timedelta(days=d) for d in set(day[~nat].tolist())}
+    return np.array([None if n else dates[d] for d, n in zip(day, nat, strict=True)])
 
 
-def _mig_weight(
-    samples: pd.DataFrame, chunk: _Chunk, findings: list[Finding]
-) -> np.ndarray:
-    """1 for a whole GPU; compute slices / 7 for a MIG instance (`3g.40gb` -> 3/7)."""
-    codes, table = _per_distinct(samples, ["mig_profile", "mig_instance"], _weights)
-    weight, unknown = table[codes[chunk.rows]].T
-    missing = int(unknown.sum())  # samples, not series
-    if missing:
-        findings.append(_mig_profile_finding(missing))
-    return weight.astype("float64")
+def _weights(keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """1 for a whole GPU; compute slices / 7 for a MIG instance (`3g.40gb` -> 3/7).
 
-
-def _weights(keys: pd.DataFrame) -> np.ndarray:
-    """Per distinct (profile, instance): weight, and 1.0 when the profile is unread."""
-    parts = (
-        keys["mig_profile"]
-        .fillna("")
-        .astype(str)
-        .str.extract(r"^(?:(\d+)c\.)?(\d+)g\.")
-    )
+    Also whether a MIG instance's profile is unreadable (weighted 1/7).
+    """
+    profiles = keys["mig_profile"].fillna("").astype(str)
+    parts = profiles.str.extract(r"^(?:(\d+)c\.)?(\d+)g\.")
     slices = pd.to_numeric(parts[0].fillna(parts[1]), errors="coerce")
     is_mig = keys["mig_instance"].fillna("").astype(str) != ""
     unknown = is_mig & slices.isna()
     weight = (slices / MIG_SLICES).where(is_mig, 1.0).fillna(1.0 / MIG_SLICES)
-    return np.column_stack([weight.to_numpy("float64"), unknown.to_numpy("float64")])
+    return weight.to_numpy("float64"), unknown.to_numpy(bool)
 
 
 # --- 4. energy, once per physical GPU ---
@@ -348,40 +386,55 @@ def _weights(keys: pd.DataFrame) -> np.ndarray:
 def _physical(
     samples: pd.DataFrame,
     chunk: _Chunk,
+    runs: _Runs,
     hosts: dict[str, InventoryHost],
     telemetry: TelemetryConfig,
     window: Month,
 ) -> pd.DataFrame:
     """Energy (J) and observed seconds per physical GPU (MIG series repeat it)."""
-    device = _combine([codes[chunk.rows] for codes, _ in chunk.keys[:2]], sort=True)
-    at = np.arange(chunk.size)
-    if device[-1] != chunk.series[-1]:  # MIG: merge each device's series
-        at = np.lexsort((chunk.stamps, device))
-        at = at[~_repeated(device[at], chunk.stamps[at], keep="first")]
-    device, seconds = device[at], chunk.seconds[at]
+    device, at = _device_order(chunk, runs)
+    seconds = chunk.seconds[at]
     _, clipped = _intervals(device, seconds, telemetry, window)
+    cap = runs.spread(_caps(hosts)(runs.keys).to_numpy("float64"))[at]
     rows = chunk.rows[at]
-    cap_codes, caps = _per_distinct(samples, ["host", "gpu_model"], _caps(hosts))
-    cap = caps[cap_codes[rows]].astype("float64")
     energy = samples["energy_joules"].to_numpy("float64")[rows]
     power = samples["power_watts"].to_numpy("float64")[rows]
-    counted = _group_count(~np.isnan(energy), device) >= 2
-    joules, over = _counter_energy(device, energy, seconds, cap, counted, window)
-    power_joules, power_over = _power_energy(power, cap, clipped)
-    joules = np.where(counted, joules, power_joules)
-    over = np.where(counted, over, power_over)
+    has_energy = ~np.isnan(energy)
+    if has_energy.any():
+        counted = np.bincount(device, has_energy)[device] >= 2
+    else:
+        counted = has_energy
+    joules, over = _power_energy(power, cap, clipped)
+    if counted.any():
+        counter = _counter_energy(device, energy, seconds, cap, counted, window)
+        joules = np.where(counted, counter[0], joules)
+        over = np.where(counted, counter[1], over)
     return _per_device(chunk, at, device, joules, clipped, cap, over)
 
 
+def _device_order(chunk: _Chunk, runs: _Runs) -> tuple[np.ndarray, np.ndarray]:
+    """Dense device id per sample and the samples' positions, by device then time.
+
+    Without MIG a device is a series. MIG series of one device are merged, and a
+    timestamp seen in several of them counts once (the first instance's sample).
+    """
+    keys = runs.keys
+    device = keys.groupby(PHYSICAL, sort=False, dropna=False).ngroup().to_numpy()
+    if (np.diff(device) >= 0).all() and device[-1] == keys["series"].iloc[-1]:
+        return chunk.series, np.arange(chunk.size)
+    per_sample = runs.spread(device)
+    at = np.lexsort((chunk.stamps, per_sample))
+    at = at[~_repeated(per_sample[at], chunk.stamps[at], keep="first")]
+    return per_sample[at], at
+
+
 def _per_device(chunk, at, device, joules, clipped, cap, over) -> pd.DataFrame:
-    first = _first_rows(device)
-    table = pd.DataFrame(
-        {c: chunk.values(i, at[first]) for i, c in enumerate(PHYSICAL)}
-    )
-    table["joules"] = np.bincount(device, joules)
-    table["seconds"] = np.bincount(device, np.nan_to_num(clipped))
-    table["cap_watts"] = cap[first]
-    table["over_cap"] = np.bincount(device, over.astype("float64")).astype("int64")
+    starts = np.flatnonzero(np.insert(device[1:] != device[:-1], 0, True))
+    table = pd.DataFrame({c: chunk.values(c, at[starts]) for c in PHYSICAL})
+    table["joules"] = np.add.reduceat(joules, starts)
+    table["seconds"] = np.add.reduceat(clipped, starts)
+    table["cap_watts"] = cap[starts]
+    table["over_cap"] = np.add.reduceat(over.astype(np.int64), starts)
     return table[PHYSICAL_COLUMNS]
 
 
@@ -405,7 +458,7 @@ def _counter_energy(device, energy, seconds, cap, counted, window: Month):
 
     Each increase belongs to the time since the previous reading; it never exceeds
     cap x elapsed time, and only its share inside the month counts. Returns joules
-    and whether the cap clipped the interval, per row (0 and False off readings).
+    and whether the cap clipped the interval, per sample (0 and False off readings).
     """
     reading = np.flatnonzero(counted & ~np.isnan(energy))
     group, value, when = device[reading], energy[reading], seconds[reading]
@@ -431,9 +484,9 @@ def _share_inside(begin: np.ndarray, end: np.ndarray, window: Month) -> np.ndarr
 
 def _power_energy(power, cap, clipped) -> tuple[np.ndarray, np.ndarray]:
     """power x interval inside the month, the power never above the cap."""
-    power = np.nan_to_num(power, nan=0.0)
-    capped = np.minimum(power, np.where(np.isnan(cap), np.inf, cap))
-    return np.nan_to_num(capped * clipped), capped < power
+    power = np.where(np.isnan(power), 0.0, power)
+    capped = np.fmin(power, cap)  # a NaN cap: no cap
+    return capped * clipped, capped < power
 
 
 # --- findings ---
@@ -507,92 +560,48 @@ def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes ranked by text value (missing last) and the value of each code."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         values = np.asarray(column.cat.categories, dtype=object)
-        raw = column.cat.codes.to_numpy().astype(np.int64)
+        raw = column.cat.codes.to_numpy()
     else:
         raw, uniques = pd.factorize(column)
         values = np.asarray(uniques, dtype=object)
     order = np.argsort(values.astype(str), kind="stable")
-    rank = np.empty(len(values) + 1, dtype=np.int64)
+    ranked = np.append(values[order], None)
+    ranked[-1] = np.nan
+    if (order == np.arange(len(order))).all() and raw.min(initial=0) >= 0:
+        return raw, ranked  # categories already in text order, none missing
+    rank = np.empty(len(values) + 1, dtype=np.int32)
     rank[order] = np.arange(len(values))
     rank[-1] = len(values)  # code -1: missing, after every value
-    ranked = np.empty(len(values) + 1, dtype=object)
-    ranked[rank[:-1]] = values
-    ranked[-1] = np.nan
     return rank[raw], ranked
 
 
-def _decode(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-    return values[codes]
-
-
-def _combine(codes: list[np.ndarray], *, sort: bool) -> np.ndarray:
-    """One dense id per distinct row of several code columns (ascending when sort)."""
+def _combine(codes: list[np.ndarray]) -> np.ndarray:
+    """One dense id per distinct row of several code columns, in their order."""
     key = np.zeros(len(codes[0]), dtype=np.int64)
     for column in codes:
         low, high = int(column.min(initial=0)), int(column.max(initial=0))
         if low == high:  # one value: nothing to tell apart
             continue
-        key = _dense(
-            key * (high - low + 1) + (column.astype(np.int64) - low), sort=sort
-        )
+        key = _dense(key * (high - low + 1) + (column.astype(np.int64) - low))
     return key
 
 
-def _dense(key: np.ndarray, *, sort: bool) -> np.ndarray:
-    if len(key) and key.max() <= 4 * len(key) + 4096:
-        present = np.zeros(int(key.max()) + 1, dtype=bool)
+def _dense(key: np.ndarray) -> np.ndarray:
+    if key.max(initial=0) <= 4 * len(key) + 4096:
+        present = np.zeros(int(key.max(initial=0)) + 1, dtype=bool)
         present[key] = True
         return (np.cumsum(present) - 1)[key]
-    if sort:
-        return np.unique(key, return_inverse=True)[1].reshape(-1)
-    return pd.factorize(key)[0]
-
-
-def _first_rows(group: np.ndarray) -> np.ndarray:
-    """Position of the first row of each dense group id."""
-    first = np.full(int(group.max(initial=-1)) + 1, -1, dtype=np.int64)
-    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
-    return first
+    return np.unique(key, return_inverse=True)[1].reshape(-1)
 
 
 def _series_first(values: np.ndarray, series: np.ndarray) -> np.ndarray:
-    """The value of each series' first row, on every row."""
-    return values[_first_rows(series)][series]
-
-
-def _group_count(flags: np.ndarray, group: np.ndarray) -> np.ndarray:
-    return np.bincount(group, flags.astype("float64"))[group]
+    """Per run: the value of its series' first run (`series` ascends)."""
+    first = np.flatnonzero(np.insert(series[1:] != series[:-1], 0, True))
+    return np.repeat(values[first], np.diff(np.append(first, len(series))))
 
 
 def _floor_div(stamps: np.ndarray, size: int) -> np.ndarray:
-    nat = stamps == np.iinfo(np.int64).max
-    day = stamps // size
-    day[nat] = day[~nat].min(initial=0)
-    return day
-
-
-def _per_distinct(frame: pd.DataFrame, columns: list[str], func) -> tuple:
-    """A code per row and `func`'s answer per code, computed once per distinct row."""
-    coded = [_sorted_codes(frame[c]) for c in columns]
-    group = _combine([codes for codes, _ in coded], sort=False)
-    first = _first_rows(group)
-    distinct = pd.DataFrame(
-        {
-            c: values[codes[first]]
-            for c, (codes, values) in zip(columns, coded, strict=True)
-        }
-    )
-    answer = func(distinct)
-    if isinstance(answer, list):
-        return group, np.asarray(answer, dtype=object)
-    return group, np.asarray(answer)
-
-
-def _labels(frame: pd.DataFrame, columns: list[str], func) -> tuple:
-    """Like _per_distinct for text answers: one code per distinct answer."""
-    group, answers = _per_distinct(frame, columns, func)
-    codes, uniques = pd.factorize(answers)
-    return codes[group], np.asarray(uniques, dtype=object)
+    return stamps // size
 
 
 def _empty_usage() -> pd.DataFrame:
