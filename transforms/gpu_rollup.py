@@ -126,7 +126,7 @@ def rollup_samples(
     window = month_window(month)
     hosts = {h.host: h for h in inventory}
     chunk = _Chunk.of(samples)
-    _, clipped = _intervals(chunk.series, chunk.seconds, telemetry, window)
+    clipped = _intervals(chunk.series, chunk.seconds, telemetry, window)
     runs = _Runs.of(samples, chunk)
     findings: list[Finding] = []
     usage = _usage(samples, chunk, runs, clipped, hosts, telemetry, findings)
@@ -257,25 +257,29 @@ class _Runs:
 
 def _intervals(
     group: np.ndarray, seconds: np.ndarray, telemetry: TelemetryConfig, window: Month
-) -> tuple[np.ndarray, np.ndarray]:
-    """Standing time of each sample and its part inside the month (seconds, 0 for NaT).
+) -> np.ndarray:
+    """Each sample's standing time inside the month (seconds; 0 for a NaT).
 
-    `group` is ascending and `seconds` ascends inside each group.
+    `group` is ascending and `seconds` ascends inside each group. Buffers are reused:
+    at millions of samples the passes over memory are the cost.
     """
-    step = np.empty(len(seconds))
-    np.subtract(seconds[1:], seconds[:-1], out=step[:-1])
-    step[-1] = np.nan
-    step[np.flatnonzero(group[1:] != group[:-1])] = np.nan
-    median = _group_median(step, group)
+    interval = np.empty(len(seconds))
+    np.subtract(seconds[1:], seconds[:-1], out=interval[:-1])
+    interval[-1] = np.nan
+    interval[np.flatnonzero(group[1:] != group[:-1])] = np.nan  # a series' last
+    median = _group_median(interval, group)
     cap = telemetry.max_gap_seconds or 2 * median
-    last = np.where(np.isnan(median), telemetry.default_interval_seconds, median)
-    interval = np.where(np.isnan(step), last, np.minimum(step, cap))
+    np.minimum(interval, cap, out=interval)  # NaN stays NaN
+    last = np.isnan(interval)
+    median[np.isnan(median)] = telemetry.default_interval_seconds
+    interval[last] = median[last]
     start, end = window.bounds
-    clipped = np.minimum(seconds + interval, end)
-    clipped -= np.maximum(seconds, start)
-    np.clip(clipped, 0, None, out=clipped)
-    clipped[np.isnan(clipped)] = 0.0
-    return interval, clipped
+    np.add(interval, seconds, out=interval)
+    np.minimum(interval, end, out=interval)
+    interval -= np.maximum(seconds, start)
+    np.clip(interval, 0, None, out=interval)
+    interval[np.isnan(interval)] = 0.0
+    return interval
 
 
 def _group_median(values: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -313,8 +317,8 @@ def _usage(
     table["job"] = _job_name(keys).to_numpy(object)
     table["date"] = _dates(keys["day"].to_numpy(), keys["nat"].to_numpy())
     table["weight"] = _series_first(weight, keys["series"].to_numpy())
-    for name, seconds in _use(samples, chunk, clipped, telemetry).items():
-        table[name] = runs.sums(seconds) / 3600.0 * weight
+    for name, seconds in _use(samples, chunk, runs, clipped, telemetry).items():
+        table[name] = seconds / 3600.0 * weight
     group = [*SERIES, "team", "job", "date"]
     usage = table.groupby(group, sort=False, dropna=False).agg(
         {"weight": "first", **dict.fromkeys(MEASURES, "sum")}
@@ -323,20 +327,26 @@ def _usage(
 
 
 def _use(
-    samples: pd.DataFrame, chunk: _Chunk, seconds: np.ndarray, telemetry
+    samples: pd.DataFrame, chunk: _Chunk, runs: _Runs, seconds: np.ndarray, telemetry
 ) -> dict[str, np.ndarray]:
-    """Seconds inside the month of each sample, by use."""
+    """Per run: seconds inside the month by use, and utilization x seconds."""
     utilization = samples["utilization"].to_numpy("float64")[chunk.rows]
     known = ~np.isnan(utilization)
     idle = known & (utilization < telemetry.idle_threshold)
-    return {
-        "hours": seconds,
-        "busy_hours": np.where(idle, 0.0, seconds),
-        "idle_hours": np.where(idle, seconds, 0.0),
-        "unknown_hours": np.where(known, 0.0, seconds),
-        "known_hours": np.where(known, seconds, 0.0),
-        "util_hours": np.where(known, utilization * seconds, 0.0),
+    masks = {
+        "busy_hours": ~idle,
+        "idle_hours": idle,
+        "unknown_hours": ~known,
+        "known_hours": known,
     }
+    sums = {"hours": runs.sums(seconds)}
+    buffer = np.empty(len(seconds))
+    for name, mask in masks.items():
+        sums[name] = runs.sums(np.multiply(seconds, mask, out=buffer))
+    np.multiply(utilization, seconds, out=buffer)
+    buffer[~known] = 0.0
+    sums["util_hours"] = runs.sums(buffer)
+    return sums
 
 
 def _teams(hosts: dict[str, InventoryHost], telemetry: TelemetryConfig):
@@ -393,49 +403,52 @@ def _physical(
 ) -> pd.DataFrame:
     """Energy (J) and observed seconds per physical GPU (MIG series repeat it)."""
     device, at = _device_order(chunk, runs)
-    seconds = chunk.seconds[at]
-    _, clipped = _intervals(device, seconds, telemetry, window)
-    cap = runs.spread(_caps(hosts)(runs.keys).to_numpy("float64"))[at]
-    rows = chunk.rows[at]
+    seconds = _take(chunk.seconds, at)
+    clipped = _intervals(device, seconds, telemetry, window)
+    cap = _take(runs.spread(_caps(hosts)(runs.keys).to_numpy("float64")), at)
+    rows = _take(chunk.rows, at)
     energy = samples["energy_joules"].to_numpy("float64")[rows]
-    power = samples["power_watts"].to_numpy("float64")[rows]
     has_energy = ~np.isnan(energy)
+    counted = has_energy
     if has_energy.any():
         counted = np.bincount(device, has_energy)[device] >= 2
-    else:
-        counted = has_energy
-    joules, over = _power_energy(power, cap, clipped)
+    counter = None
     if counted.any():
         counter = _counter_energy(device, energy, seconds, cap, counted, window)
+    starts = np.flatnonzero(np.insert(device[1:] != device[:-1], 0, True))
+    first = starts if at is None else at[starts]
+    table = pd.DataFrame({c: chunk.values(c, first) for c in PHYSICAL})
+    table["cap_watts"] = cap[starts]
+    power = samples["power_watts"].to_numpy("float64")[rows]
+    joules, over = _power_energy(power, cap, clipped)
+    if counter is not None:
         joules = np.where(counted, counter[0], joules)
         over = np.where(counted, counter[1], over)
-    return _per_device(chunk, at, device, joules, clipped, cap, over)
+    table["joules"] = np.add.reduceat(joules, starts)
+    table["seconds"] = np.add.reduceat(clipped, starts)
+    table["over_cap"] = np.add.reduceat(over.astype(np.int64), starts)
+    return table[PHYSICAL_COLUMNS]
 
 
-def _device_order(chunk: _Chunk, runs: _Runs) -> tuple[np.ndarray, np.ndarray]:
+def _device_order(chunk: _Chunk, runs: _Runs) -> tuple[np.ndarray, np.ndarray | None]:
     """Dense device id per sample and the samples' positions, by device then time.
 
-    Without MIG a device is a series. MIG series of one device are merged, and a
-    timestamp seen in several of them counts once (the first instance's sample).
+    Without MIG a device is a series (positions: None, as they are). MIG series of
+    one device are merged, and a timestamp seen in several of them counts once (the
+    first instance's sample).
     """
     keys = runs.keys
     device = keys.groupby(PHYSICAL, sort=False, dropna=False).ngroup().to_numpy()
     if (np.diff(device) >= 0).all() and device[-1] == keys["series"].iloc[-1]:
-        return chunk.series, np.arange(chunk.size)
+        return chunk.series, None
     per_sample = runs.spread(device)
     at = np.lexsort((chunk.stamps, per_sample))
     at = at[~_repeated(per_sample[at], chunk.stamps[at], keep="first")]
     return per_sample[at], at
 
 
-def _per_device(chunk, at, device, joules, clipped, cap, over) -> pd.DataFrame:
-    starts = np.flatnonzero(np.insert(device[1:] != device[:-1], 0, True))
-    table = pd.DataFrame({c: chunk.values(c, at[starts]) for c in PHYSICAL})
-    table["joules"] = np.add.reduceat(joules, starts)
-    table["seconds"] = np.add.reduceat(clipped, starts)
-    table["cap_watts"] = cap[starts]
-    table["over_cap"] = np.add.reduceat(over.astype(np.int64), starts)
-    return table[PHYSICAL_COLUMNS]
+def _take(values: np.ndarray, at: np.ndarray | None) -> np.ndarray:
+    return values if at is None else values[at]
 
 
 def _caps(hosts: dict[str, InventoryHost]):
@@ -483,10 +496,14 @@ def _share_inside(begin: np.ndarray, end: np.ndarray, window: Month) -> np.ndarr
 
 
 def _power_energy(power, cap, clipped) -> tuple[np.ndarray, np.ndarray]:
-    """power x interval inside the month, the power never above the cap."""
-    power = np.where(np.isnan(power), 0.0, power)
-    capped = np.fmin(power, cap)  # a NaN cap: no cap
-    return capped * clipped, capped < power
+    """power x interval inside the month, the power never above the cap.
+
+    Overwrites `power` (missing: 0 W) and returns joules in `cap`'s buffer.
+    """
+    power[np.isnan(power)] = 0.0
+    capped = np.fmin(power, cap, out=cap)  # a NaN cap: no cap
+    over = capped < power
+    return np.multiply(capped, clipped, out=capped), over
 
 
 # --- findings ---
