@@ -171,12 +171,13 @@ class _Chunk:
         codes = {c: _sorted_codes(samples[c]) for c in SERIES}
         series = _combine([codes[c][0] for c in SERIES])
         stamps, per_second = _stamps(samples["timestamp"])
-        rows = _series_order(series, stamps)
-        rows = rows[~_repeated(series[rows], stamps[rows], keep="last")]
-        ordered = stamps[rows]
-        seconds = ordered / per_second
-        seconds[ordered == NAT] = np.nan
-        return cls(rows, series[rows], codes, ordered, seconds, per_second)
+        rows, series, stamps = _series_order(series, stamps)
+        kept = ~_repeated(series, stamps, keep="last")
+        if not kept.all():
+            rows, series, stamps = rows[kept], series[kept], stamps[kept]
+        seconds = stamps / per_second
+        seconds[stamps == NAT] = np.nan
+        return cls(rows, series, codes, stamps, seconds, per_second)
 
     def values(self, column: str, at: np.ndarray) -> np.ndarray:
         """The text of a SERIES column at ordered positions `at`."""
@@ -193,14 +194,18 @@ def _stamps(column: pd.Series) -> tuple[np.ndarray, int]:
     return stamps, per_second[index.unit]
 
 
-def _series_order(series: np.ndarray, stamps: np.ndarray) -> np.ndarray:
-    """Stable order by series then time; one radix pass when time already ascends."""
+def _series_order(series: np.ndarray, stamps: np.ndarray) -> tuple:
+    """Stable order by series then time; one radix pass when time already ascends.
+
+    Returns the order and both columns in it.
+    """
     small = series.astype(np.uint16) if series.max() < 2**16 else series
     order = np.argsort(small, kind="stable")
     ordered, when = series[order], stamps[order]
     if np.any((ordered[1:] == ordered[:-1]) & (when[1:] < when[:-1])):
         order = np.lexsort((stamps, series))
-    return order
+        ordered, when = series[order], stamps[order]
+    return order, ordered, when
 
 
 def _repeated(group: np.ndarray, stamps: np.ndarray, keep: str) -> np.ndarray:
