@@ -28,11 +28,11 @@ from transforms.gpu_rollup import (
     SERIES,
     GpuRollup,
     Month,
-    _warning,
     combine_rollups,
     model_power_cap,
     month_window,
     rollup_samples,
+    telemetry_warning,
 )
 
 __all__ = [
@@ -273,7 +273,7 @@ def match_billing(
         costs[name] = float(effective[found].sum())
         if not len(found):
             findings.append(
-                _warning(
+                telemetry_warning(
                     "cloud_host_unbilled",
                     f"cloud host {name} matched no billing row of the month "
                     f"(resource_id {host.resource_id!r}, resource_pattern "
@@ -338,7 +338,7 @@ def _report_unobserved(table: pd.DataFrame, findings: list[Finding]) -> None:
     missing = table[table["location"] == ""]
     if not missing.empty:
         findings.append(
-            _warning(
+            telemetry_warning(
                 "unknown_host",
                 f"{len(missing)} hosts in the telemetry are not in [[inventory]]; "
                 "their GPU-hours are counted but carry no cost: add them to "
@@ -354,7 +354,7 @@ def _report_unobserved(table: pd.DataFrame, findings: list[Finding]) -> None:
     ]
     if not idle_cloud.empty:
         findings.append(
-            _warning(
+            telemetry_warning(
                 "cloud_host_unobserved",
                 f"{len(idle_cloud)} cloud hosts have cost but no telemetry in the "
                 "month; their whole cost is counted as idle",

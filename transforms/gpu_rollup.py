@@ -228,7 +228,7 @@ class _Runs:
 
     @classmethod
     def of(cls, samples: pd.DataFrame, chunk: _Chunk) -> _Runs:
-        day = _floor_div(chunk.stamps, 86_400 * chunk.units_per_second)
+        day = chunk.stamps // (86_400 * chunk.units_per_second)  # UTC day
         change = chunk.series[1:] != chunk.series[:-1]
         change |= day[1:] != day[:-1]
         labels = {}
@@ -515,7 +515,7 @@ def _power_energy(power, cap, clipped) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mig_profile_finding(count: int) -> Finding:
-    return _warning(
+    return telemetry_warning(
         "mig_profile",
         f"{count} MIG samples have no readable profile (like 3g.40gb); they were "
         "weighted as one slice of 7: export the GPU_I_PROFILE label",
@@ -535,7 +535,7 @@ def _power_cap_finding(physical: pd.DataFrame) -> list[Finding]:
         "length and were clipped to it: check power_cap_watts in [[inventory]] and "
         "the energy counter"
     )
-    return [_warning("power_cap", message, count=count, examples=examples)]
+    return [telemetry_warning("power_cap", message, count=count, examples=examples)]
 
 
 def _merge_findings(findings: list[Finding], physical: pd.DataFrame) -> list[Finding]:
@@ -562,7 +562,7 @@ def _merge_findings(findings: list[Finding], physical: pd.DataFrame) -> list[Fin
     return list(merged.values())
 
 
-def _warning(
+def telemetry_warning(
     check: str, message: str, *, count: int, examples: list | None = None
 ) -> Finding:
     return Finding(
@@ -620,10 +620,6 @@ def _series_first(values: np.ndarray, series: np.ndarray) -> np.ndarray:
     """Per run: the value of its series' first run (`series` ascends)."""
     first = np.flatnonzero(np.insert(series[1:] != series[:-1], 0, True))
     return np.repeat(values[first], np.diff(np.append(first, len(series))))
-
-
-def _floor_div(stamps: np.ndarray, size: int) -> np.ndarray:
-    return stamps // size
 
 
 def _empty_usage() -> pd.DataFrame:
