@@ -231,7 +231,7 @@ class _Runs:
         day = chunk.stamps // (86_400 * chunk.units_per_second)  # UTC day
         change = chunk.series[1:] != chunk.series[:-1]
         change |= day[1:] != day[:-1]
-        labels = {}
+        labels: dict[str, tuple[np.ndarray | None, np.ndarray]] = {}
         for column in LABELS:
             codes, values = _sorted_codes(samples[column])
             if len(values) <= 2 and codes.max(initial=0) == 0:  # one value
@@ -242,8 +242,8 @@ class _Runs:
             labels[column] = (codes, values)
         starts = np.flatnonzero(np.insert(change, 0, True))
         keys = pd.DataFrame({c: chunk.values(c, starts) for c in SERIES})
-        for column, (codes, values) in labels.items():
-            keys[column] = values[0] if codes is None else values[codes[starts]]
+        for column, (ranks, values) in labels.items():
+            keys[column] = values[0] if ranks is None else values[ranks[starts]]
         keys["day"] = day[starts]
         keys["nat"] = chunk.stamps[starts] == NAT
         keys["series"] = chunk.series[starts]
@@ -587,7 +587,8 @@ def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         raw, uniques = pd.factorize(column)
         values = np.asarray(uniques, dtype=object)
     order = np.argsort(values.astype(str), kind="stable")
-    ranked = np.append(values[order], None)
+    ranked = np.empty(len(values) + 1, dtype=object)
+    ranked[:-1] = values[order]
     ranked[-1] = np.nan
     if (order == np.arange(len(order))).all() and raw.min(initial=0) >= 0:
         return raw, ranked  # categories already in text order, none missing
