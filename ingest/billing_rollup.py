@@ -41,7 +41,7 @@ CSV_BLOCK_BYTES = 16 << 20
 START, END = str(Focus.ChargePeriodStart), str(Focus.ChargePeriodEnd)
 TIMES = (START, END)
 NUMBER_TYPES = ("DOUBLE", "FLOAT", "REAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT")
-NESTED_MARKERS = ("[]", "MAP(", "STRUCT(", "UNION(")
+NESTED = ("MAP(", "STRUCT(", "UNION(")
 
 
 def has_many_lines(path: Path, kind: str, limit: int | None = None) -> bool:
@@ -83,11 +83,11 @@ def roll_up(
 
 def _connect(spill: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(f"SET threads = {DUCKDB_THREADS}")
-    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-    con.execute("SET preserve_insertion_order = false")
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET temp_directory = '{_quote(spill)}'")
+    con.sql(f"SET threads = {DUCKDB_THREADS}")
+    con.sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+    con.sql("SET preserve_insertion_order = false")
+    con.sql("SET TimeZone = 'UTC'")
+    con.sql(f"SET temp_directory = '{_quote(spill)}'")
     return con
 
 
@@ -99,28 +99,29 @@ def _roll_up(
     wanted: list[str],
 ) -> pa.Table | None:
     if kind == "parquet":
-        con.execute(
+        con.sql(
             "CREATE VIEW src AS SELECT *, file_row_number + 1 AS _row FROM "
             f"read_parquet('{_quote(str(path))}', file_row_number = true)"
         )
     else:
         con.register("src", _csv_batches(path, kind, header, wanted))
-    types = {row[0]: str(row[1]) for row in con.execute("DESCRIBE src").fetchall()}
+    types = {row[0]: str(row[1]) for row in con.sql("DESCRIBE src").fetchall()}
     sql = rollup_sql({c: types[c] for c in wanted if c in types})
     if sql is None:
         return None
-    con.execute(f"CREATE TEMP TABLE rolled AS {sql}")
-    row = con.execute("SELECT coalesce(sum(_problems), 0) FROM rolled").fetchone()
-    if row is None or row[0]:
+    con.sql(f"CREATE TEMP TABLE rolled AS {sql}")
+    [(problems,)] = con.sql("SELECT coalesce(sum(_problems), 0) FROM rolled").fetchall()
+    if problems:
         return None
-    return con.execute(
+    return con.sql(
         "SELECT * EXCLUDE (_problems) FROM rolled ORDER BY _row"
     ).to_arrow_table()
 
 
 def rollup_sql(types: dict[str, str]) -> str | None:
     """The GROUP BY query over `src` for columns of these DuckDB types, or None."""
-    if START not in types or any(t.endswith(NESTED_MARKERS) for t in types.values()):
+    nested = [t for t in types.values() if t.startswith(NESTED) or t.endswith("]")]
+    if START not in types or nested:
         return None
     keys = [c for c in types if c not in TIMES and not is_summed(c)]
     values = {c: _typed(c, types[c]) for c in types if c in TIMES or is_summed(c)}
