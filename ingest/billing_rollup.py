@@ -45,17 +45,41 @@ NESTED = ("MAP(", "STRUCT(", "UNION(")
 
 
 def has_many_lines(path: Path, kind: str, limit: int | None = None) -> bool:
-    """Whether the file holds more than `limit` data lines (counting stops past it)."""
+    """Whether the file holds more than `limit` data lines.
+
+    Parquet says so in its footer. For CSV, the line length of the first block and the
+    text size (a gzip member records it in its last 4 bytes) give an estimate; only
+    when it lies within a factor of 2 of the limit are the lines counted.
+    """
     limit = ROLLUP_MIN_LINES if limit is None else limit
     if kind == "parquet":
         return pq.ParquetFile(path).metadata.num_rows > limit
+    estimate = _estimated_lines(path, kind)
+    if estimate > 2 * limit or estimate < limit / 2:
+        return estimate > 2 * limit
+    return _counted_lines(path, kind, limit) > limit
+
+
+def _estimated_lines(path: Path, kind: str) -> float:
+    with open_text(path, kind) as stream:
+        head = stream.read(1 << 20)
+    if not head:
+        return 0.0
+    text_bytes = path.stat().st_size
+    if kind == "csv.gz":  # ISIZE: the text size modulo 4 GiB
+        with path.open("rb") as handle:
+            handle.seek(-4, 2)
+            text_bytes = int.from_bytes(handle.read(4), "little")
+    return max(text_bytes, len(head)) / len(head) * head.count(b"\n")
+
+
+def _counted_lines(path: Path, kind: str, limit: int) -> int:
+    """Newlines up to just past `limit` data lines (the header line excluded)."""
     newlines = 0
     with open_text(path, kind) as stream:
-        while block := stream.read(1 << 20):
+        while (block := stream.read(1 << 20)) and newlines <= limit + 1:
             newlines += block.count(b"\n")
-            if newlines > limit + 1:  # the header line is not a data line
-                return True
-    return False
+    return newlines - 1
 
 
 def is_summed(column: str) -> bool:
@@ -86,6 +110,7 @@ def _connect(spill: str) -> duckdb.DuckDBPyConnection:
     con.sql(f"SET threads = {DUCKDB_THREADS}")
     con.sql(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     con.sql("SET preserve_insertion_order = false")
+    con.sql("SET enable_progress_bar = false")
     con.sql("SET TimeZone = 'UTC'")
     con.sql(f"SET temp_directory = '{_quote(spill)}'")
     return con

@@ -287,3 +287,20 @@ def test_charge_category_outside_focus_counts_the_lines_of_rolled_rows(
 )
 def test_columns_the_rollup_cannot_judge_leave_the_file_to_the_line_reader(types):
     assert billing_rollup.rollup_sql(types) is None
+
+
+@pytest.mark.parametrize("kind", ["csv", "csv.gz", "parquet"])
+def test_line_count_threshold_is_exact_around_the_limit(kind, tmp_path):
+    frame = hourly_lines().iloc[:3000]
+    if kind == "parquet":
+        path = tmp_path / "f.parquet"
+        write(frame, path)
+    else:
+        path = tmp_path / f"f.{kind}"
+        text = frame.to_csv(index=False).encode()
+        path.write_bytes(gzip.compress(text) if kind == "csv.gz" else text)
+
+    assert billing_rollup.has_many_lines(path, kind, limit=2_999)
+    assert not billing_rollup.has_many_lines(path, kind, limit=3_000)
+    assert billing_rollup.has_many_lines(path, kind, limit=1_000)  # estimated
+    assert not billing_rollup.has_many_lines(path, kind, limit=100_000)
