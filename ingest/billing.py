@@ -4,7 +4,9 @@
 deliveries by manifest, plain files as they are), reads each one for the month
 (`billing_file`), and adds the checks that need every file at once: the same billing
 account in two formats, no rows at all for the month. Amounts stay in each row's own
-`BillingCurrency`; converting is the transforms' job. README_billing.md is the contract.
+`BillingCurrency`; converting is the transforms' job. A row may stand for several
+lines of a large file rolled up to one row per day: `x_LineCount` says how many.
+README_billing.md is the contract.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ingest.billing_common import LINE_COUNT
 from ingest.billing_file import FileResult, empty_frame, read_file
 from ingest.cur_delivery import plan_entry
 from ingest.storage import InputRecord
@@ -38,6 +41,11 @@ class BillingLoad:
     provisional: bool = False
     cost_view: str = "focus"
     invoices: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> int:
+        """Source charge lines behind the month's rows (rolled-up rows count theirs)."""
+        return int(self.frame[LINE_COUNT].sum()) if len(self.frame) else 0
 
 
 def read_billing(
@@ -189,9 +197,10 @@ def _invoices(frame: pd.DataFrame) -> dict[str, float]:
 
 def _log_month(load: BillingLoad, month: str) -> None:
     log.info(
-        "billing %s: %d rows from %d files, %d out of period, %d restatement month(s), "
-        "%d findings (%s view%s)",
+        "billing %s: %d lines in %d rows from %d files, %d lines out of period, "
+        "%d restatement month(s), %d findings (%s view%s)",
         month,
+        load.lines,
         len(load.frame),
         len(load.inputs),
         load.out_of_period["rows"],

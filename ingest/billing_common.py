@@ -3,7 +3,8 @@
 Pure functions of pandas objects. A reader parses a chunk with `parse_money` and
 `parse_utc`, which hand back the parsed values and record every cell that did not parse
 in a `Tally`; at the end of a file the tally becomes findings (DESIGN §7: the file, the
-column, the count, up to 20 row numbers and a few of the values found).
+column, the count, up to 20 row numbers and a few of the values found). A row rolled up
+from several lines (`LINE_COUNT`) counts as that many lines.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from transforms.findings import Finding, Severity
 MAX_ROW_EXAMPLES = 20
 MAX_VALUE_EXAMPLES = 5
 NULL_TEXTS = ("", "NULL", "null")
+# How many source lines a canonical row stands for: 1, or a day's lines rolled up.
+LINE_COUNT = "x_LineCount"
 
 
 @dataclass
@@ -33,8 +36,8 @@ class Problem:
     rows: list[int] = field(default_factory=list)
     values: list[str] = field(default_factory=list)
 
-    def add(self, rows: pd.Series, values: pd.Series) -> None:
-        self.count += len(rows)
+    def add(self, rows: pd.Series, values: pd.Series, lines: int) -> None:
+        self.count += lines
         room = MAX_ROW_EXAMPLES - len(self.rows)
         self.rows.extend(int(r) for r in rows.iloc[: max(room, 0)])
         for value in values.astype(str).unique()[:MAX_VALUE_EXAMPLES]:
@@ -48,6 +51,8 @@ class Tally:
 
     uri: str
     problems: dict[tuple[str, str], Problem] = field(default_factory=dict)
+    # The current chunk's LINE_COUNT column when its rows are rolled up, else None.
+    lines: pd.Series | None = None
 
     def record(
         self, check: str, column: str, expected: str, rows: pd.Series, values: pd.Series
@@ -57,7 +62,13 @@ class Tally:
         key = (check, column)
         if key not in self.problems:
             self.problems[key] = Problem(check, column, expected)
-        self.problems[key].add(rows, values)
+        self.problems[key].add(rows, values, self.line_count(rows))
+
+    def line_count(self, rows: pd.Series) -> int:
+        """Source lines behind these rows of the current chunk."""
+        if self.lines is None:
+            return len(rows)
+        return int(self.lines.loc[rows.index].sum())
 
     def findings(self, severity: Severity = Severity.BLOCKING) -> list[Finding]:
         return [self._finding(p, severity) for p in self.problems.values()]

@@ -1,24 +1,33 @@
 """One billing file read for one month: detect its format, map it, keep the month.
 
 The file is read chunk by chunk; each chunk is mapped onto the canonical frame and cut
-to the month at once, so memory holds one chunk plus the month's rows. Rows dated
-outside the month are only counted: as restatements of their own month when dated
-before their billing period (the row's `BillingPeriodStart`, else its delivery's
+to the month at once, so memory holds one chunk plus the month's rows. A large FOCUS
+file is first rolled up to one row per day in DuckDB (`billing_rollup`); its rows then
+go through the same mapping, each standing for `x_LineCount` lines, and every count of
+lines below (rows read, out-of-period, restatements, findings) counts those lines.
+Rows dated outside the month are only counted: as restatements of their own month when
+dated before their billing period (the row's `BillingPeriodStart`, else its delivery's
 period), else as out-of-period.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ingest import cur, focus
-from ingest.billing_common import Tally, month_bounds
-from ingest.billing_io import iter_chunks, read_header, sniff_kind, unique_names
+from ingest import billing_rollup, cur, focus
+from ingest.billing_common import LINE_COUNT, Tally, month_bounds
+from ingest.billing_io import (
+    CHUNK_ROWS,
+    iter_chunks,
+    read_header,
+    sniff_kind,
+    unique_names,
+)
 from ingest.cur_delivery import PlannedFile
 from ingest.cur_tags import find_tag_columns
 from ingest.storage import InputRecord, file_sha256, local_copy
@@ -46,7 +55,8 @@ class FileResult:
 
     @property
     def month_rows(self) -> int:
-        return sum(len(f) for f in self.frames)
+        """Source lines kept for the month (a rolled-up row counts its lines)."""
+        return sum(int(f[LINE_COUNT].sum()) for f in self.frames)
 
 
 def read_file(
@@ -61,7 +71,8 @@ def read_file(
         result = FileResult(record)
         plan = _plan(header, team_tag, result)
         if plan is not None:
-            _read_rows(path, kind, plan, item, month, result)
+            chunks = _chunks(path, kind, header, plan, item.uri)
+            _read_rows(chunks, plan, item, month, result)
     _log_file(result, month)
     return result
 
@@ -175,9 +186,22 @@ def _collision_findings(uri: str, header: list[str], fmt: str) -> list[Finding]:
     ]
 
 
+def _chunks(
+    path: Path, kind: str, header: list[str], plan: _Plan, uri: str
+) -> Iterator[pd.DataFrame]:
+    """Chunks of source rows: a large FOCUS file's daily rollup, else its lines."""
+    if plan.fmt.startswith("focus") and billing_rollup.has_many_lines(path, kind):
+        table = billing_rollup.roll_up(path, kind, header, plan.wanted, uri)
+        if table is not None:
+            log.info("%s: rolled up to %d rows, one per day", uri, table.num_rows)
+            for batch in table.to_batches(max_chunksize=CHUNK_ROWS):
+                yield batch.to_pandas(strings_to_categorical=True)
+            return
+    yield from iter_chunks(path, kind, plan.wanted, uri)
+
+
 def _read_rows(
-    path: Path,
-    kind: str,
+    chunks: Iterator[pd.DataFrame],
     plan: _Plan,
     item: PlannedFile,
     month: str,
@@ -186,9 +210,13 @@ def _read_rows(
     uri = item.uri
     blocking, warning = Tally(uri), Tally(uri)
     period_start = pd.Timestamp(f"{item.period}-01", tz="UTC") if item.period else None
-    for chunk in iter_chunks(path, kind, plan.wanted, uri):
-        result.record.rows += len(chunk)
+    for chunk in chunks:
+        lines = chunk[LINE_COUNT].astype("int64") if LINE_COUNT in chunk else None
+        blocking.lines = warning.lines = lines
+        result.record.rows += len(chunk) if lines is None else int(lines.sum())
         frame = plan.mapper(chunk, blocking, warning)
+        frame[LINE_COUNT] = 1 if lines is None else lines
+        frame[LINE_COUNT] = frame[LINE_COUNT].astype("int64")
         _keep_month(frame, month, period_start, result)
     for frame in result.frames:
         frame[Focus.SourceFormat] = plan.fmt
@@ -216,13 +244,13 @@ def _keep_month(
         billing_period = billing_period.fillna(period_start)
     restated = outside & (when < billing_period).fillna(False)
     other = outside & ~restated
-    result.out_of_period_rows += int(other.sum())
+    result.out_of_period_rows += int(frame.loc[other, LINE_COUNT].sum())
     result.out_of_period_billed += float(frame.loc[other, Focus.BilledCost].sum())
     by_month = frame[restated].groupby(when[restated].dt.strftime("%Y-%m"))
-    for restated_month, rows in by_month[Focus.BilledCost]:
+    for restated_month, rows in by_month[[Focus.BilledCost, LINE_COUNT]]:
         entry = result.restated.setdefault(str(restated_month), [0, 0.0])
-        entry[0] += len(rows)
-        entry[1] += float(rows.sum())
+        entry[0] += int(rows[LINE_COUNT].sum())
+        entry[1] += float(rows[Focus.BilledCost].sum())
 
 
 def _period_findings(result: FileResult, month: str) -> list[Finding]:
@@ -269,7 +297,7 @@ def _period_findings(result: FileResult, month: str) -> list[Finding]:
 def _log_file(result: FileResult, month: str) -> None:
     billed = _billed_by_currency(result.frames)
     log.info(
-        "read %s: format %s, %d rows, %d in %s (billed %s), %d out of period, "
+        "read %s: format %s, %d lines, %d in %s (billed %s), %d out of period, "
         "%d restated",
         result.record.uri,
         result.record.format,
@@ -292,4 +320,5 @@ def _billed_by_currency(frames: list[pd.DataFrame]) -> str:
 
 
 def empty_frame() -> pd.DataFrame:
-    return pd.DataFrame({str(c): pd.Series(dtype="object") for c in BILLING_COLUMNS})
+    columns = {str(c): pd.Series(dtype="object") for c in BILLING_COLUMNS}
+    return pd.DataFrame({**columns, LINE_COUNT: pd.Series(dtype="int64")})

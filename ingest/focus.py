@@ -16,6 +16,7 @@ import json
 import pandas as pd
 
 from ingest.billing_common import (
+    LINE_COUNT,
     Tally,
     compact_json,
     is_null,
@@ -51,9 +52,16 @@ def detect(header: list[str]) -> str | None:
 
 
 def wanted_columns(header: list[str]) -> list[str]:
-    """Source columns the reader needs: the canonical ones and every `x_` column."""
+    """Source columns the reader needs: the canonical ones and every `x_` column.
+
+    A source column named like ours (`x_LineCount`) is not read: the reader fills it.
+    """
     known = {str(c) for c in Focus} | {"ServiceProviderName"}
-    return [n for n in header if n in known or n.startswith("x_")]
+    return [
+        n
+        for n in header
+        if (n in known or n.startswith("x_")) and n not in OURS and n != LINE_COUNT
+    ]
 
 
 def missing_required(header: list[str]) -> list[str]:
@@ -75,7 +83,7 @@ def to_canonical(
         source = _source_column(chunk, column)
         out[column] = _convert(chunk, source, column, rows, blocking)
     for column in chunk.columns:
-        if column.startswith("x_") and column not in {str(c) for c in OURS}:
+        if column.startswith("x_") and column not in {*OURS, LINE_COUNT}:
             out[column] = text_or_none(chunk[column])
     out[Focus.SourceRow] = rows
     _check_required_nulls(out, rows, blocking)
