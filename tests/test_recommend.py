@@ -269,6 +269,33 @@ def test_a_daily_bill_gives_the_same_hourly_baseline():
     assert cents(rec) == 446.40
 
 
+def test_a_bill_rolled_up_by_day_gives_the_same_hourly_baseline():
+    """A large bill's daily roll-up starts at its first hour, not at midnight."""
+    costs = [0.0] * 5 + [2.0] * 739  # the resource starts at 05:00 on the 1st
+    hourly = _hourly_bill(costs)
+    day = hourly["ChargePeriodStart"].dt.floor("D")
+    rolled = hourly.groupby(day, as_index=False).agg(
+        ChargePeriodStart=("ChargePeriodStart", "min"),
+        EffectiveCost=("EffectiveCost", "sum"),
+        x_LineCount=("EffectiveCost", "size"),
+    )
+    for column in hourly.columns.difference(rolled.columns):
+        rolled[column] = hourly[column].iloc[0]
+
+    (by_hour,) = only(run(billing=hourly), "commitment")
+    (by_day,) = only(run(billing=rolled), "commitment")
+
+    assert rolled["ChargePeriodStart"].iloc[0].hour == 5
+    assert by_day.evidence["granularity"] == "day"
+    # the short first day (19 hours, 38.00) is the lowest of 31 days, not the 5th
+    # percentile (the second lowest, 48.00 a day): 2.00 an hour either way
+    assert by_day.evidence["baseline_per_hour"] == by_hour.evidence[
+        "baseline_per_hour"
+    ]
+    assert by_day.evidence["baseline_per_hour"] == 2.0
+    assert cents(by_day) == cents(by_hour) == 446.40
+
+
 def test_a_spiky_workload_is_no_commitment_candidate():
     # 8 busy hours a day at 10.00, nothing the other 16: no steady baseline.
     costs = [10.0 if h % 24 < 8 else 0.0 for h in range(744)]

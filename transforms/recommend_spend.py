@@ -73,7 +73,10 @@ def _hourly_baseline(
 ) -> tuple[float, str, pd.Series, float]:
     start, end = _month_bounds(month)
     starts = pd.to_datetime(group["ChargePeriodStart"], utc=True)
-    daily = bool((starts == starts.dt.floor("D")).all())
+    # A row that stands for several lines is a daily roll-up of a large bill
+    # (ingest/README_billing.md): its start is its first hour, not midnight.
+    lines = group.get("x_LineCount", pd.Series(1, index=group.index))
+    daily = bool((starts == starts.dt.floor("D")).all() or (lines > 1).any())
     freq, hours_per_period = ("D", 24) if daily else ("h", 1)
     cost = pd.to_numeric(group["EffectiveCost"], errors="coerce").fillna(0.0)
     per_period = cost.groupby(starts.dt.floor(freq)).sum()
