@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from ingest import nvidia_smi_csv as smi_csv
 
-from transforms.distinct import per_distinct
+from transforms.distinct import distinct_codes
 from transforms.findings import Finding, Severity
 
 SEPARATOR = ", "
@@ -49,6 +49,22 @@ NUMERIC_FIELDS = frozenset(
         "encoder.stats.averageFps",
         "encoder.stats.averageLatency",
         "accounting.buffer_size",
+        "total_energy_consumption",
+    }
+)
+
+# The fields `to_samples` reads (a Parquet file is read for these only).
+SAMPLE_FIELDS = frozenset(
+    {
+        "timestamp",
+        "uuid",
+        "pci.bus_id",
+        "index",
+        "name",
+        "hostname",
+        "utilization.gpu",
+        "memory.used",
+        "power.draw",
         "total_energy_consumption",
     }
 )
@@ -111,7 +127,7 @@ def parse_query_gpu(text: str, *, timezone: str = "UTC") -> SmiTable:
     dated = stamp.notna().to_numpy()
     positions = np.union1d(bad, np.flatnonzero(~dated))
     lines = body.line_numbers(text, positions).tolist()
-    frame["timestamp"] = stamp.to_numpy()
+    frame["timestamp"] = stamp.array
     frame = frame.loc[dated].reset_index(drop=True)
     return SmiTable(frame, units, placeholders, sorted({*body.wrong_width, *lines}))
 
@@ -141,10 +157,24 @@ def to_samples(table: SmiTable) -> pd.DataFrame:
 
 def _gpu_identity(frame: pd.DataFrame) -> pd.Series:
     """The UUID, else the PCI bus id, else the index: logs without uuid still work."""
+    uuid = frame.get("uuid")
+    if uuid is not None and isinstance(uuid.dtype, pd.CategoricalDtype):
+        if not uuid.isna().any() and "" not in set(uuid.cat.categories):
+            return uuid  # every row has its UUID: the categorical as it is
     keys = [c for c in ("uuid", "pci.bus_id", "index") if c in frame]
     if not keys or frame.empty:
         return _gpu_identity_rows(frame)
-    return per_distinct(frame, _gpu_identity_rows, keys).astype(object)
+    codes, first = distinct_codes(frame, keys)
+    distinct = frame[keys].iloc[first].reset_index(drop=True)
+    for key in keys:  # plain values: the rules below fill and join text
+        if isinstance(distinct[key].dtype, pd.CategoricalDtype):
+            distinct[key] = distinct[key].astype(object)
+    names = np.asarray(_gpu_identity_rows(distinct), dtype=object)
+    name_codes, categories = pd.factorize(names)
+    return pd.Series(
+        pd.Categorical.from_codes(name_codes[codes], categories=categories),
+        index=frame.index,
+    )
 
 
 def _gpu_identity_rows(frame: pd.DataFrame) -> pd.Series:
@@ -256,7 +286,7 @@ def _is_text(kind: pa.DataType) -> bool:
 
 def _parquet_column(name: str, column: pa.ChunkedArray, timezone: str) -> object:
     if name == "timestamp":
-        return _parquet_timestamps(column, timezone).to_numpy()
+        return _parquet_timestamps(column, timezone).array
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         return column.to_numpy().astype("float64")
     if pa.types.is_dictionary(column.type):
