@@ -24,7 +24,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest import nvidia_smi_csv as smi_csv
-
 from transforms.distinct import distinct_codes
 from transforms.findings import Finding, Severity
 
@@ -158,9 +157,13 @@ def to_samples(table: SmiTable) -> pd.DataFrame:
 def _gpu_identity(frame: pd.DataFrame) -> pd.Series:
     """The UUID, else the PCI bus id, else the index: logs without uuid still work."""
     uuid = frame.get("uuid")
-    if uuid is not None and isinstance(uuid.dtype, pd.CategoricalDtype):
-        if not uuid.isna().any() and "" not in set(uuid.cat.categories):
-            return uuid  # every row has its UUID: the categorical as it is
+    if (
+        uuid is not None
+        and isinstance(uuid.dtype, pd.CategoricalDtype)
+        and not uuid.isna().any()
+        and "" not in set(uuid.cat.categories)
+    ):
+        return uuid  # every row has its UUID: the categorical as it is
     keys = [c for c in ("uuid", "pci.bus_id", "index") if c in frame]
     if not keys or frame.empty:
         return _gpu_identity_rows(frame)

@@ -171,7 +171,10 @@ def numbers(cell: pa.Array) -> np.ndarray:
 
 def categorical(text: pa.Array) -> pd.Categorical:
     """Arrow text (nulls for missing) as a pandas categorical, through a dictionary."""
-    return pd.Categorical(text.dictionary_encode().to_pandas())
+    encoded = text.dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    categories = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def timestamps(cell: pa.Array, timezone: str) -> pd.Series:

@@ -281,7 +281,7 @@ def _smi_table(
 
 
 def _constant(text: str, rows: int) -> pd.Categorical:
-    """`text` on every row, coded as `as_text_category` codes it ("" always a category)."""
+    """`text` on every row, coded as `as_text_category` codes it ("" a category)."""
     categories = sorted({"", text})
     codes = np.full(rows, categories.index(text), dtype=np.int8)
     return pd.Categorical.from_codes(codes, categories=categories)
@@ -440,7 +440,7 @@ def _compact(samples: pd.DataFrame) -> pd.DataFrame:
             values = samples.get(column, np.nan)
             out[column] = pd.Series(values, index=samples.index, dtype="float64")
         elif column == "timestamp":
-            out[column] = pd.to_datetime(samples[column], utc=True)
+            out[column] = pd.to_datetime(samples[column], utc=True).dt.as_unit("ns")
         else:
             values = samples.get(column, None)
             if values is None:
