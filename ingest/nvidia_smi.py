@@ -14,7 +14,6 @@ them into their own frame (they are not GPU samples).
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 
@@ -132,9 +131,9 @@ def parse_query_gpu(text: str, *, timezone: str = "UTC") -> SmiTable:
 
 
 def _header(text: str) -> list[str]:
-    for line in io.StringIO(text):
-        if line.strip():
-            return [h.strip() for h in line.split(",")]
+    line = smi_csv.first_line(text)
+    if line:
+        return [h.strip() for h in line.split(",")]
     return ["timestamp", "uuid"]
 
 

@@ -47,8 +47,10 @@ def read_rows(text: str, header: list[str]) -> Rows:
     """Every line of `len(header)` fields but repeated headers, cells trimmed."""
     width = len(header)
     invalid: list[str] = []
-    table = _arrow_rows(text, width, invalid) if text.strip() else None
-    if table is None:
+    if not first_line(text):
+        return Rows([pa.array([], pa.string()) for _ in header])
+    table = _arrow_rows(text, width, invalid)
+    if table.num_rows == 0:
         return Rows([pa.array([], pa.string()) for _ in header])
     cells = [pc.utf8_trim_whitespace(c).combine_chunks() for c in table.columns]
     walk = None
@@ -130,6 +132,18 @@ def _walk(text: str, width: int) -> _Walk:
     return walk
 
 
+def first_line(text: str) -> str:
+    """The first line that is not blank, without reading past it."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if text[start:end].strip():
+            return text[start:end].rstrip("\r")
+        start = end + 1
+    return ""
+
+
 def typed(
     cells: list[pa.Array], names: list[str], numeric: set[str]
 ) -> tuple[pd.DataFrame, dict[str, int], np.ndarray]:
@@ -160,6 +174,13 @@ def typed(
 
 def numbers(cell: pa.Array) -> np.ndarray:
     """`45 %`, `433.78 W`, `59` -> float64; anything else NaN."""
+    valid = pc.match_substring_regex(cell, NUMBER)
+    head = pc.list_element(pc.split_pattern(cell, " ", max_splits=1), 0)
+    try:  # the number is the first word: no regex extraction needed
+        values = pc.cast(pc.if_else(valid, head, _NO_TEXT), pa.float64())
+        return values.to_numpy(zero_copy_only=False).astype("float64")
+    except pa.ArrowInvalid:
+        pass  # e.g. `45%`: the number is found by the pattern below
     found = pc.struct_field(pc.extract_regex(cell, NUMBER), [0])
     try:
         values = pc.cast(found, pa.float64())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fnmatch
 import gzip
-import io
 import logging
 import re
 import sys
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from ingest import dcgm, nvidia_smi, telemetry_units
+from ingest import dcgm, nvidia_smi, nvidia_smi_csv, telemetry_units
 from ingest.config import TelemetryConfig
 from ingest.storage import (
     InputRecord,
@@ -222,7 +221,7 @@ def _text(uri: str, data: bytes) -> str:
 
 
 def _dispatch(uri: str, text: str, telemetry: TelemetryConfig) -> _FileResult:
-    first = next((line for line in io.StringIO(text) if line.strip()), "").rstrip()
+    first = nvidia_smi_csv.first_line(text)
     if nvidia_smi.is_compute_apps_header(first):
         return _compute_apps(uri, text, telemetry)
     if nvidia_smi.is_query_gpu_header(first):
