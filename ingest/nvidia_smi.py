@@ -126,7 +126,8 @@ def parse_query_gpu(text: str, *, timezone: str = "UTC") -> SmiTable:
     positions = np.union1d(bad, np.flatnonzero(~dated))
     lines = body.line_numbers(text, positions).tolist()
     frame["timestamp"] = stamp.array
-    frame = frame.loc[dated].reset_index(drop=True)
+    if not dated.all():
+        frame = frame.loc[dated].reset_index(drop=True)
     return SmiTable(frame, units, placeholders, sorted({*body.wrong_width, *lines}))
 
 
@@ -273,12 +274,13 @@ def parse_query_gpu_parquet(
         if column.null_count:
             placeholders[name] = column.null_count
         columns[name] = _parquet_column(name, column, timezone)
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)
     if "timestamp" not in frame:
         return SmiTable(frame, units, placeholders, [])
     dated = frame["timestamp"].notna().to_numpy()
     bad_rows = (np.flatnonzero(~dated) + 1).tolist()
-    frame = frame.loc[dated].reset_index(drop=True)
+    if not dated.all():
+        frame = frame.loc[dated].reset_index(drop=True)
     return SmiTable(frame, units, placeholders, bad_rows)
 
 

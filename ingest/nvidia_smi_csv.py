@@ -168,7 +168,7 @@ def typed(
             bad |= gap
         elif name != "timestamp":
             columns[name] = categorical(pc.if_else(missing, _NO_TEXT, cell))
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(rows))
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(rows), copy=False)
     return frame, placeholders, np.flatnonzero(bad)
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
 from ingest import dcgm, nvidia_smi, nvidia_smi_csv, telemetry_units
 from ingest.config import TelemetryConfig
@@ -410,43 +409,58 @@ def strip_suffixes(name: str) -> str:
 
 
 def _canonical(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """One frame of every file's samples, built column by column: text columns are
-    joined as categoricals, so millions of samples never become Python strings."""
+    """One frame of every file's samples, built column by column with numpy: text
+    columns are joined as categoricals, so millions of samples never become Python
+    strings, and no column is copied twice."""
     if not frames:
         return empty_frame()
     if len(frames) == 1:
         return frames[0]
-    columns = {}
+    columns: dict[str, object] = {}
     for column in GPU_COLUMNS:
-        parts = [f[column] for f in frames]
         if column in _TEXT:
-            joined = union_categoricals(parts)
-            columns[column] = pd.Categorical.from_codes(
-                joined.codes, categories=joined.categories
-            )
+            columns[column] = _joined_categories([f[column] for f in frames])
+        elif column == "timestamp":
+            stamps = [pd.DatetimeIndex(f[column]).asi8 for f in frames]
+            joined = np.concatenate(stamps).view("datetime64[ns]")
+            columns[column] = pd.DatetimeIndex(joined).tz_localize("UTC")
         else:
-            columns[column] = pd.concat(parts, ignore_index=True)
-    frame = pd.DataFrame(columns)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    return frame
+            columns[column] = np.concatenate([f[column].to_numpy() for f in frames])
+    return pd.DataFrame(columns, copy=False)
+
+
+def _joined_categories(parts: list[pd.Series]) -> pd.Categorical:
+    """Categoricals joined: categories in order of first appearance, codes remapped."""
+    every = np.concatenate([p.cat.categories.to_numpy(dtype=object) for p in parts])
+    categories = pd.Index(every, dtype=object).unique()
+    codes = []
+    for part in parts:
+        mapping = categories.get_indexer(part.cat.categories)
+        codes.append(mapping[part.cat.codes.to_numpy()])
+    return pd.Categorical.from_codes(
+        np.concatenate(codes), categories=categories, validate=False
+    )
 
 
 def _compact(samples: pd.DataFrame) -> pd.DataFrame:
     """One file's samples with every canonical column; text as categoricals."""
-    out = {}
+    out: dict[str, object] = {}  # arrays, not Series: the index is renumbered
     for column in GPU_COLUMNS:
         if column in _NUMERIC:
             values = samples.get(column, np.nan)
-            out[column] = pd.Series(values, index=samples.index, dtype="float64")
+            number = pd.Series(values, index=samples.index, dtype="float64")
+            out[column] = number.to_numpy()
         elif column == "timestamp":
-            out[column] = pd.to_datetime(samples[column], utc=True).dt.as_unit("ns")
+            stamps = pd.to_datetime(samples[column], utc=True)
+            out[column] = pd.DatetimeIndex(stamps).as_unit("ns")
         else:
             values = samples.get(column, None)
             if values is None:
                 out[column] = _constant("", len(samples))
             else:
-                out[column] = as_text_category(pd.Series(values, index=samples.index))
-    return pd.DataFrame(out).reset_index(drop=True)
+                text = pd.Series(values, index=samples.index)
+                out[column] = as_text_category(text).array
+    return pd.DataFrame(out, index=pd.RangeIndex(len(samples)), copy=False)
 
 
 _NUMERIC = ("utilization", "memory_used_mib", "power_watts", "energy_joules")
