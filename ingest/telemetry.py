@@ -33,7 +33,7 @@ from ingest.storage import (
     read_bytes,
     sha256_of,
 )
-from transforms.distinct import distinct_codes, per_distinct
+from transforms.distinct import per_distinct
 from transforms.errors import IngestError
 from transforms.findings import Finding, Severity
 from transforms.schema import GPU_COLUMNS
@@ -433,12 +433,19 @@ def _joined_categories(parts: list[pd.Series]) -> pd.Categorical:
     """Categoricals joined: categories in order of first appearance, codes remapped."""
     every = np.concatenate([p.cat.categories.to_numpy(dtype=object) for p in parts])
     categories = pd.Index(every, dtype=object).unique()
+    kind = _code_type(len(categories))
     codes = []
     for part in parts:
-        mapping = categories.get_indexer(part.cat.categories)
-        codes.append(mapping[part.cat.codes.to_numpy()])
+        mapping = categories.get_indexer(part.cat.categories).astype(kind)
+        part_codes = part.cat.codes.to_numpy()
+        if (mapping == np.arange(len(mapping))).all():
+            codes.append(part_codes)  # the same categories first: codes as they are
+        else:
+            codes.append(mapping[part_codes])
     return pd.Categorical.from_codes(
-        np.concatenate(codes), categories=categories, validate=False
+        np.concatenate(codes).astype(kind, copy=False),
+        categories=categories,
+        validate=False,
     )
 
 
@@ -475,10 +482,20 @@ def as_text_category(values: pd.Series) -> pd.Series:
         codes, uniques = pd.factorize(values.astype(object))
     labels = [*pd.Series(uniques, dtype=object).fillna("").astype(str), ""]
     categories, inverse = np.unique(np.array(labels, dtype=object), return_inverse=True)
+    inverse = inverse.astype(_code_type(len(categories)))
     codes = inverse[np.where(codes < 0, len(labels) - 1, codes)]
     return pd.Series(
-        pd.Categorical.from_codes(codes, categories=categories), index=values.index
+        pd.Categorical.from_codes(codes, categories=categories, validate=False),
+        index=values.index,
     )
+
+
+def _code_type(categories: int) -> type:
+    """The smallest integer type pandas uses for this many categories."""
+    for kind in (np.int8, np.int16, np.int32):
+        if categories < np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 def empty_frame() -> pd.DataFrame:
@@ -532,14 +549,12 @@ def dedupe_sources(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding]]:
 def _missing_value_findings(frame: pd.DataFrame) -> list[Finding]:
     files = frame["source_file"].astype("category")
     codes = files.cat.codes.to_numpy()
-    counts = {
-        column: np.bincount(
-            codes,
-            weights=frame[column].isna().to_numpy(),
-            minlength=len(files.cat.categories),
+    counts = {}
+    for column in COUNTED_COLUMNS:
+        missing = np.isnan(frame[column].to_numpy())
+        counts[column] = np.bincount(
+            codes[missing], minlength=len(files.cat.categories)
         )
-        for column in COUNTED_COLUMNS
-    }
     findings = []
     for position, uri in enumerate(files.cat.categories):
         for column in COUNTED_COLUMNS:
@@ -575,8 +590,11 @@ def _month_finding(outside: int, month: str) -> list[Finding]:
 
 
 def _gpu_count(frame: pd.DataFrame) -> int:
-    keys = ["host", "gpu_uuid", "mig_instance"]
-    return len(distinct_codes(frame, keys)[1])
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for key in ("host", "gpu_uuid", "mig_instance"):
+        codes = frame[key].cat.codes.to_numpy()
+        combined = combined * (len(frame[key].cat.categories) + 1) + codes
+    return len(pd.unique(combined))
 
 
 def _bad_lines(uri: str, lines: list[int]) -> Finding:
