@@ -157,7 +157,7 @@ def typed(
     rows = len(cells[0]) if cells else 0
     bad = np.zeros(rows, dtype=bool)
     for name, cell in zip(names, cells, strict=True):
-        missing = pc.match_substring_regex(cell, PLACEHOLDER)
+        missing = placeholders_in(cell)
         count = int(pc.sum(missing).as_py() or 0)
         if count:
             placeholders[name] = count
@@ -170,6 +170,15 @@ def typed(
             columns[name] = categorical(pc.if_else(missing, _NO_TEXT, cell))
     frame = pd.DataFrame(columns, index=pd.RangeIndex(rows), copy=False)
     return frame, placeholders, np.flatnonzero(bad)
+
+
+def placeholders_in(cell: pa.Array) -> pa.Array:
+    """True where a cell is a placeholder; the pattern runs only if one may be."""
+    bracket = pc.starts_with(cell, "[")
+    maybe = pc.or_(bracket, pc.is_in(cell, pa.array(["", "N/A"])))
+    if not pc.any(maybe).as_py():
+        return bracket  # all False
+    return pc.match_substring_regex(cell, PLACEHOLDER)
 
 
 def numbers(cell: pa.Array) -> np.ndarray:

@@ -423,7 +423,7 @@ def _canonical(frames: list[pd.DataFrame]) -> pd.DataFrame:
         elif column == "timestamp":
             stamps = [pd.DatetimeIndex(f[column]).asi8 for f in frames]
             joined = np.concatenate(stamps).view("datetime64[ns]")
-            columns[column] = pd.DatetimeIndex(joined).tz_localize("UTC")
+            columns[column] = pd.DatetimeIndex(joined, tz="UTC")
         else:
             columns[column] = np.concatenate([f[column].to_numpy() for f in frames])
     return pd.DataFrame(columns, copy=False)
