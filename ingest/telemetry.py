@@ -135,7 +135,14 @@ def read_telemetry_chunks(
 class _ChunkReader:
     """Buffers units' frames and hands them on; gathers inputs and findings."""
 
-    def __init__(self, month, telemetry, endpoint_url, on_chunk, chunk_rows):
+    def __init__(
+        self,
+        month: str,
+        telemetry: TelemetryConfig,
+        endpoint_url: str,
+        on_chunk: Callable[[pd.DataFrame], None],
+        chunk_rows: int,
+    ) -> None:
         self.month, self.telemetry, self.endpoint_url = month, telemetry, endpoint_url
         self.on_chunk, self.chunk_rows = on_chunk, chunk_rows
         self.inputs: list[InputRecord] = []
