@@ -459,6 +459,7 @@ def _joined_categories(parts: list[pd.Series]) -> pd.Categorical:
 def _compact(samples: pd.DataFrame) -> pd.DataFrame:
     """One file's samples with every canonical column; text as categoricals."""
     out: dict[str, object] = {}  # arrays, not Series: the index is renumbered
+    empty = _constant("", len(samples))  # one array for every column not filled
     for column in GPU_COLUMNS:
         if column in _NUMERIC:
             values = samples.get(column, np.nan)
@@ -470,7 +471,9 @@ def _compact(samples: pd.DataFrame) -> pd.DataFrame:
         else:
             values = samples.get(column, None)
             if values is None:
-                out[column] = _constant("", len(samples))
+                out[column] = empty
+            elif _is_text_category(values):
+                out[column] = values.array
             else:
                 text = pd.Series(values, index=samples.index)
                 out[column] = as_text_category(text).array
@@ -494,6 +497,18 @@ def as_text_category(values: pd.Series) -> pd.Series:
     return pd.Series(
         pd.Categorical.from_codes(codes, categories=categories, validate=False),
         index=values.index,
+    )
+
+
+def _is_text_category(values: pd.Series) -> bool:
+    """As `as_text_category` makes it: sorted categories with "", no NaN."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return False
+    categories = values.cat.categories
+    return (
+        "" in categories
+        and categories.is_monotonic_increasing
+        and bool((values.cat.codes.to_numpy() >= 0).all())
     )
 
 
