@@ -22,16 +22,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.distinct import per_distinct
+from ingest import nvidia_smi_csv as smi_csv
+from transforms.distinct import distinct_codes
 from transforms.findings import Finding, Severity
 
 SEPARATOR = ", "
-TIMESTAMP_FORMAT = "%Y/%m/%d %H:%M:%S.%f"
+TIMESTAMP_FORMAT = smi_csv.TIMESTAMP_FORMAT
 
-# A cell is missing when nvidia-smi writes a bracketed notice or a bare N/A.
-_PLACEHOLDER = re.compile(r"^\s*(\[[^\]]*\]|N/A|)\s*$")
 _UNIT_IN_HEADER = re.compile(r"^(?P<name>.+?)\s*\[(?P<unit>[^\]]+)\]\s*$")
-_NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*\S*\s*$")
 
 # Fields that are numbers although their header carries no unit.
 NUMERIC_FIELDS = frozenset(
@@ -49,6 +47,22 @@ NUMERIC_FIELDS = frozenset(
         "encoder.stats.averageFps",
         "encoder.stats.averageLatency",
         "accounting.buffer_size",
+        "total_energy_consumption",
+    }
+)
+
+# The fields `to_samples` reads (a Parquet file is read for these only).
+SAMPLE_FIELDS = frozenset(
+    {
+        "timestamp",
+        "uuid",
+        "pci.bus_id",
+        "index",
+        "name",
+        "hostname",
+        "utilization.gpu",
+        "memory.used",
+        "power.draw",
         "total_energy_consumption",
     }
 )
@@ -92,70 +106,36 @@ def clean_name(header_field: str) -> str:
 
 
 def parse_query_gpu(text: str, *, timezone: str = "UTC") -> SmiTable:
-    """Parse a `--query-gpu` log (header once or repeated, rows every interval)."""
-    header, rows, bad_rows = _split_rows(text)
+    """Parse a `--query-gpu` log (header once or repeated, rows every interval).
+
+    Arrow splits the lines and converts the cells column by column; text fields come
+    back as categoricals (a small code per row), numbers as float64.
+    """
+    header = _header(text)
     names = [clean_name(h) for h in header]
     units = {
         clean_name(h): m.group("unit")
         for h in header
         if (m := _UNIT_IN_HEADER.match(h.strip()))
     }
-    raw = pd.DataFrame(rows.values.tolist(), columns=names, index=rows.index, dtype=str)
-    frame, placeholders, bad = _typed(raw, units)
-    bad_rows = sorted(set(bad_rows) | set(bad))
-    stamp = _timestamps(raw["timestamp"], timezone)
-    bad_rows = sorted(set(bad_rows) | set(raw.index[stamp.isna()].tolist()))
-    frame["timestamp"] = stamp
-    frame = frame.loc[frame["timestamp"].notna()].reset_index(drop=True)
-    return SmiTable(frame, units, placeholders, bad_rows)
+    body = smi_csv.read_rows(text, header)
+    numeric = set(units) | NUMERIC_FIELDS
+    frame, placeholders, bad = smi_csv.typed(body.cells, names, numeric)
+    stamp = smi_csv.timestamps(body.cells[names.index("timestamp")], timezone)
+    dated = stamp.notna().to_numpy()
+    positions = np.union1d(bad, np.flatnonzero(~dated))
+    lines = body.line_numbers(text, positions).tolist()
+    frame["timestamp"] = stamp.array
+    if not dated.all():
+        frame = frame.loc[dated].reset_index(drop=True)
+    return SmiTable(frame, units, placeholders, sorted({*body.wrong_width, *lines}))
 
 
-def _split_rows(text: str) -> tuple[list[str], pd.Series, list[int]]:
-    """Header fields, data lines by 1-based line number, lines of the wrong width."""
-    lines = pd.Series(text.splitlines())
-    lines.index = lines.index + 1
-    lines = lines[lines.str.strip() != ""]
-    if lines.empty:
-        return ["timestamp", "uuid"], pd.Series([], dtype=object), []
-    header = lines.iloc[0].split(",")
-    header = [h.strip() for h in header]
-    body = lines[lines.str.strip() != lines.iloc[0].strip()]  # repeated headers
-    split = body.str.split(SEPARATOR, regex=False)
-    width_ok = split.str.len() == len(header)
-    return header, split[width_ok], body.index[~width_ok].tolist()
-
-
-def _typed(
-    raw: pd.DataFrame, units: dict[str, str]
-) -> tuple[pd.DataFrame, dict[str, int], list[int]]:
-    frame = pd.DataFrame(index=raw.index)
-    placeholders: dict[str, int] = {}
-    bad: set[int] = set()
-    for name in raw.columns:
-        cells = raw[name].str.strip()
-        missing = cells.str.match(_PLACEHOLDER)
-        if missing.any():
-            placeholders[name] = int(missing.sum())
-        if name in units or name in NUMERIC_FIELDS:
-            number = pd.to_numeric(
-                cells.str.extract(_NUMBER_WITH_UNIT, expand=False), errors="coerce"
-            )
-            bad.update(raw.index[number.isna() & ~missing].tolist())
-            frame[name] = number.astype("float64")
-        else:
-            frame[name] = cells.where(~missing, None)
-    return frame, placeholders, sorted(bad)
-
-
-def _timestamps(cells: pd.Series, timezone: str) -> pd.Series:
-    local = pd.to_datetime(cells.str.strip(), format=TIMESTAMP_FORMAT, errors="coerce")
-    # Clocks set back in autumn repeat an hour: those stamps are read as standard time.
-    local = local.dt.tz_localize(
-        timezone,
-        ambiguous=np.zeros(len(local), dtype=bool),
-        nonexistent="shift_forward",
-    )
-    return local.dt.tz_convert("UTC")
+def _header(text: str) -> list[str]:
+    line = smi_csv.first_line(text)
+    if line:
+        return [h.strip() for h in line.split(",")]
+    return ["timestamp", "uuid"]
 
 
 def to_samples(table: SmiTable) -> pd.DataFrame:
@@ -176,10 +156,28 @@ def to_samples(table: SmiTable) -> pd.DataFrame:
 
 def _gpu_identity(frame: pd.DataFrame) -> pd.Series:
     """The UUID, else the PCI bus id, else the index: logs without uuid still work."""
+    uuid = frame.get("uuid")
+    if (
+        uuid is not None
+        and isinstance(uuid.dtype, pd.CategoricalDtype)
+        and not uuid.isna().any()
+        and "" not in set(uuid.cat.categories)
+    ):
+        return uuid  # every row has its UUID: the categorical as it is
     keys = [c for c in ("uuid", "pci.bus_id", "index") if c in frame]
     if not keys or frame.empty:
         return _gpu_identity_rows(frame)
-    return per_distinct(frame, _gpu_identity_rows, keys).astype(object)
+    codes, first = distinct_codes(frame, keys)
+    distinct = frame[keys].iloc[first].reset_index(drop=True)
+    for key in keys:  # plain values: the rules below fill and join text
+        if isinstance(distinct[key].dtype, pd.CategoricalDtype):
+            distinct[key] = distinct[key].astype(object)
+    names = np.asarray(_gpu_identity_rows(distinct), dtype=object)
+    name_codes, categories = pd.factorize(names)
+    return pd.Series(
+        pd.Categorical.from_codes(name_codes[codes], categories=categories),
+        index=frame.index,
+    )
 
 
 def _gpu_identity_rows(frame: pd.DataFrame) -> pd.Series:
@@ -247,39 +245,57 @@ def findings_for(table: SmiTable, uri: str) -> list[Finding]:
     ]
 
 
-def parse_query_gpu_parquet(data: bytes, *, timezone: str = "UTC") -> SmiTable:
+def parse_query_gpu_parquet(
+    data: bytes, *, timezone: str = "UTC", fields: frozenset[str] | None = None
+) -> SmiTable:
     """`--query-gpu` fields stored as Parquet columns (a collector's per-host file).
 
     Column names are the nvidia-smi field names, with or without the unit in brackets
     (`power.draw [W]`); numbers are typed, nulls are placeholders; a timestamp column
-    without a zone is read in `timezone`, like the CSV log.
+    without a zone is read in `timezone`, like the CSV log. With `fields`, only those
+    fields are read. Text columns are read as Arrow dictionaries and become pandas
+    categoricals without passing through Python strings.
     """
-    schema = pq.ParquetFile(pa.BufferReader(data)).schema_arrow
-    text = [f.name for f in schema if pa.types.is_string(f.type)]
-    table = pq.read_table(pa.BufferReader(data), read_dictionary=text)
-    names = [str(n) for n in table.column_names]
+    schema = pq.read_schema(pa.BufferReader(data))
+    names = [str(n) for n in schema.names]
+    if fields is not None:
+        names = [n for n in names if clean_name(n) in fields]
+    text = [f.name for f in schema if f.name in names and _is_text(f.type)]
+    table = pq.read_table(pa.BufferReader(data), columns=names, read_dictionary=text)
     units = {
         clean_name(n): m.group("unit")
         for n in names
         if (m := _UNIT_IN_HEADER.match(n.strip()))
     }
-    frame = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    columns: dict[str, object] = {}
     placeholders: dict[str, int] = {}
     for raw_name, column in zip(names, table.columns, strict=True):
         name = clean_name(raw_name)
         if column.null_count:
             placeholders[name] = column.null_count
-        if name == "timestamp":
-            frame[name] = _parquet_timestamps(column, timezone)
-        elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-            frame[name] = column.to_numpy(zero_copy_only=False).astype("float64")
-        else:
-            frame[name] = column.to_pandas().astype(object)
+        columns[name] = _parquet_column(name, column, timezone)
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)
     if "timestamp" not in frame:
         return SmiTable(frame, units, placeholders, [])
-    bad_rows = (frame.index[frame["timestamp"].isna()] + 1).tolist()
-    frame = frame.loc[frame["timestamp"].notna()].reset_index(drop=True)
+    dated = frame["timestamp"].notna().to_numpy()
+    bad_rows = (np.flatnonzero(~dated) + 1).tolist()
+    if not dated.all():
+        frame = frame.loc[dated].reset_index(drop=True)
     return SmiTable(frame, units, placeholders, bad_rows)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _parquet_column(name: str, column: pa.ChunkedArray, timezone: str) -> object:
+    if name == "timestamp":
+        return _parquet_timestamps(column, timezone).array
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        return column.to_numpy().astype("float64")
+    if pa.types.is_dictionary(column.type):
+        return pd.Categorical(column.to_pandas())
+    return column.to_pandas().astype(object)
 
 
 def _parquet_timestamps(column: pa.ChunkedArray, timezone: str) -> pd.Series:
@@ -287,5 +303,7 @@ def _parquet_timestamps(column: pa.ChunkedArray, timezone: str) -> pd.Series:
         stamps = pd.Series(column.to_pandas())
         if column.type.tz is not None:
             return stamps.dt.tz_convert("UTC")
-        return _timestamps(stamps.dt.strftime(TIMESTAMP_FORMAT), timezone)
-    return _timestamps(column.to_pandas().astype(str), timezone)
+        return smi_csv.localize(stamps, timezone)
+    text = pd.Series(column.to_pandas(), dtype=object).astype(str).str.strip()
+    local = pd.to_datetime(text, format=TIMESTAMP_FORMAT, errors="coerce")
+    return smi_csv.localize(local, timezone)

@@ -14,18 +14,25 @@ import fnmatch
 import gzip
 import logging
 import re
+import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
-from ingest import dcgm, nvidia_smi
+from ingest import dcgm, nvidia_smi, nvidia_smi_csv, telemetry_units
 from ingest.config import TelemetryConfig
-from ingest.storage import InputRecord, list_sources, read_bytes, sha256_of
+from ingest.storage import (
+    InputRecord,
+    SourceObject,
+    list_sources,
+    read_bytes,
+    sha256_of,
+)
 from transforms.distinct import per_distinct
 from transforms.errors import IngestError
 from transforms.findings import Finding, Severity
@@ -55,6 +62,7 @@ class TelemetryLoad:
     frame: pd.DataFrame  # columns exactly GPU_COLUMNS; every sample read
     inputs: list[InputRecord]
     findings: list[Finding]
+    rows: int = 0  # samples read (after the source dedupe)
 
 
 @dataclass
@@ -71,31 +79,124 @@ def read_telemetry(
     telemetry: TelemetryConfig,
     endpoint_url: str = "",
 ) -> TelemetryLoad:
-    """Read GPU samples from files, folders or s3:// prefixes."""
-    frames, inputs, findings = [], [], []
-    for entry in entries:
-        for obj in list_sources(entry, endpoint_url=endpoint_url):
-            if not is_telemetry_name(obj.name):
-                continue
-            data = read_bytes(obj.uri, endpoint_url=endpoint_url)
-            result = _read_one(obj.uri, data, telemetry)
-            findings.extend(result.findings)
-            rows = 0 if result.samples is None else len(result.samples)
-            inputs.append(
-                InputRecord(obj.uri, result.format, sha256_of(data), rows, len(data))
-            )
-            if result.samples is not None and rows:
-                frames.append(_compact(result.samples))
-    frame = _canonical(frames)
-    frame, overlap = dedupe_sources(frame)
-    findings += overlap + _missing_value_findings(frame) + _month_findings(frame, month)
-    log.info(
-        "read %s GPU samples of %s GPUs from %s telemetry files",
-        f"{len(frame):,}",
-        frame[["host", "gpu_uuid", "mig_instance"]].drop_duplicates().shape[0],
-        len(inputs),
+    """Read GPU samples from files, folders or s3:// prefixes into one frame."""
+    frames: list[pd.DataFrame] = []
+    load = read_telemetry_chunks(
+        entries,
+        month,
+        telemetry=telemetry,
+        endpoint_url=endpoint_url,
+        on_chunk=frames.append,
+        chunk_rows=sys.maxsize,
     )
-    return TelemetryLoad(frame, inputs, findings)
+    frame = frames[0] if len(frames) == 1 else _canonical(frames)
+    return TelemetryLoad(frame, load.inputs, load.findings, load.rows)
+
+
+def read_telemetry_chunks(
+    entries: list[str],
+    month: str,
+    *,
+    telemetry: TelemetryConfig,
+    endpoint_url: str = "",
+    on_chunk: Callable[[pd.DataFrame], None],
+    chunk_rows: int = 4_000_000,
+) -> TelemetryLoad:
+    """Read GPU samples and hand them to `on_chunk` in series-complete chunks.
+
+    Every sample of a GPU (host, gpu_uuid) is in exactly one chunk. Files are read in
+    units (see `telemetry_units`); units are joined until a chunk holds `chunk_rows`
+    samples. The returned load keeps no samples: its frame is empty, `rows` counts
+    the samples handed over, `findings` are those of the whole read.
+    """
+    objects = [
+        obj
+        for entry in entries
+        for obj in list_sources(entry, endpoint_url=endpoint_url)
+        if is_telemetry_name(obj.name)
+    ]
+    units = telemetry_units.plan(
+        objects, telemetry, endpoint_url=endpoint_url, host_of=host_from_file
+    )
+    reader = _ChunkReader(month, telemetry, endpoint_url, on_chunk, chunk_rows)
+    for unit in units:
+        reader.add(_read_unit(unit, reader))
+    reader.flush()
+    log.info(
+        "read %s GPU samples of %s GPUs from %s telemetry files in %s chunks",
+        f"{reader.rows:,}",
+        f"{reader.gpus:,}",
+        len(reader.inputs),
+        reader.chunks,
+    )
+    return TelemetryLoad(empty_frame(), reader.inputs, reader.findings(), reader.rows)
+
+
+class _ChunkReader:
+    """Buffers units' frames and hands them on; gathers inputs and findings."""
+
+    def __init__(
+        self,
+        month: str,
+        telemetry: TelemetryConfig,
+        endpoint_url: str,
+        on_chunk: Callable[[pd.DataFrame], None],
+        chunk_rows: int,
+    ) -> None:
+        self.month, self.telemetry, self.endpoint_url = month, telemetry, endpoint_url
+        self.on_chunk, self.chunk_rows = on_chunk, chunk_rows
+        self.inputs: list[InputRecord] = []
+        self.file_findings: list[Finding] = []
+        self.overlap: list[Finding] = []
+        self.placeholders: list[Finding] = []
+        self.outside = 0
+        self.rows = self.gpus = self.chunks = 0
+        self.buffer: list[pd.DataFrame] = []
+        self.buffered = 0
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        self.placeholders += _missing_value_findings(frame)
+        self.outside += _outside_month(frame, self.month)
+        self.gpus += _gpu_count(frame)
+        if len(frame) >= self.chunk_rows:
+            self.flush()
+        self.buffer.append(frame)
+        self.buffered += len(frame)
+        if self.buffered >= self.chunk_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        chunk = self.buffer[0] if len(self.buffer) == 1 else _canonical(self.buffer)
+        self.buffer, self.buffered = [], 0
+        self.rows += len(chunk)
+        self.chunks += 1
+        self.on_chunk(chunk)
+
+    def findings(self) -> list[Finding]:
+        month = _month_finding(self.outside, self.month)
+        return self.file_findings + self.overlap + self.placeholders + month
+
+
+def _read_unit(unit: list[SourceObject], reader: _ChunkReader) -> pd.DataFrame:
+    """One unit's files as one canonical frame, after the source dedupe."""
+    frames = []
+    for obj in unit:
+        data = read_bytes(obj.uri, endpoint_url=reader.endpoint_url)
+        result = _read_one(obj.uri, data, reader.telemetry)
+        reader.file_findings.extend(result.findings)
+        rows = 0 if result.samples is None else len(result.samples)
+        record = InputRecord(obj.uri, result.format, sha256_of(data), rows, len(data))
+        reader.inputs.append(record)
+        del data
+        if result.samples is not None and rows:
+            frames.append(_compact(result.samples))
+    frame, overlap = dedupe_sources(_canonical(frames))
+    reader.overlap += overlap
+    return frame
 
 
 def is_telemetry_name(name: str) -> bool:
@@ -126,7 +227,7 @@ def _text(uri: str, data: bytes) -> str:
 
 
 def _dispatch(uri: str, text: str, telemetry: TelemetryConfig) -> _FileResult:
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = nvidia_smi_csv.first_line(text)
     if nvidia_smi.is_compute_apps_header(first):
         return _compute_apps(uri, text, telemetry)
     if nvidia_smi.is_query_gpu_header(first):
@@ -155,7 +256,9 @@ def _smi(uri: str, text: str, telemetry: TelemetryConfig) -> _FileResult:
 
 def _smi_parquet(uri: str, data: bytes, telemetry: TelemetryConfig) -> _FileResult:
     """nvidia-smi `--query-gpu` fields as Parquet columns (one file per host)."""
-    table = nvidia_smi.parse_query_gpu_parquet(data, timezone=telemetry.timezone)
+    table = nvidia_smi.parse_query_gpu_parquet(
+        data, timezone=telemetry.timezone, fields=nvidia_smi.SAMPLE_FIELDS
+    )
     if "timestamp" not in table.frame:
         message = (
             "a Parquet file without a `timestamp` column is not an nvidia-smi "
@@ -171,10 +274,22 @@ def _smi_table(
     uri: str, table: nvidia_smi.SmiTable, telemetry: TelemetryConfig
 ) -> _FileResult:
     samples = nvidia_smi.to_samples(table)
-    labels = {"label_hostname": samples.pop("hostname_field").fillna("")}
-    samples = samples.assign(**labels, source_format="nvidia-smi")
-    samples = _with_hosts(samples, uri, telemetry)
+    hostname = samples.pop("hostname_field")
+    if hostname.isna().all():  # the host comes from the file: worked out once
+        samples["host"] = _constant(host_name(uri, {}, telemetry), len(samples))
+        samples["source_file"] = _constant(uri, len(samples))
+    else:
+        labels = {"label_hostname": hostname.astype(object).fillna("")}
+        samples = _with_hosts(samples.assign(**labels), uri, telemetry)
+    samples["source_format"] = _constant("nvidia-smi", len(samples))
     return _FileResult(samples, "nvidia-smi", nvidia_smi.findings_for(table, uri))
+
+
+def _constant(text: str, rows: int) -> pd.Categorical:
+    """`text` on every row, coded as `as_text_category` codes it ("" a category)."""
+    categories = sorted({"", text})
+    codes = np.full(rows, categories.index(text), dtype=np.int8)
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def _compute_apps(uri: str, text: str, telemetry: TelemetryConfig) -> _FileResult:
@@ -301,39 +416,68 @@ def strip_suffixes(name: str) -> str:
 
 
 def _canonical(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """One frame of every file's samples, built column by column: text columns are
-    joined as categoricals, so millions of samples never become Python strings."""
+    """One frame of every file's samples, built column by column with numpy: text
+    columns are joined as categoricals, so millions of samples never become Python
+    strings, and no column is copied twice."""
     if not frames:
         return empty_frame()
-    columns = {}
+    if len(frames) == 1:
+        return frames[0]
+    columns: dict[str, object] = {}
     for column in GPU_COLUMNS:
-        parts = [f[column] for f in frames]
         if column in _TEXT:
-            joined = union_categoricals(parts)
-            columns[column] = pd.Categorical.from_codes(
-                joined.codes, categories=joined.categories
-            )
+            columns[column] = _joined_categories([f[column] for f in frames])
+        elif column == "timestamp":
+            stamps = [pd.DatetimeIndex(f[column]).asi8 for f in frames]
+            joined = np.concatenate(stamps).view("datetime64[ns]")
+            columns[column] = pd.DatetimeIndex(joined, tz="UTC")
         else:
-            columns[column] = pd.concat(parts, ignore_index=True)
-    frame = pd.DataFrame(columns)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    return frame
+            columns[column] = np.concatenate([f[column].to_numpy() for f in frames])
+    return pd.DataFrame(columns, copy=False)
+
+
+def _joined_categories(parts: list[pd.Series]) -> pd.Categorical:
+    """Categoricals joined: categories in order of first appearance, codes remapped."""
+    every = np.concatenate([p.cat.categories.to_numpy(dtype=object) for p in parts])
+    categories = pd.Index(every, dtype=object).unique()
+    kind = _code_type(len(categories))
+    codes = []
+    for part in parts:
+        mapping = categories.get_indexer(part.cat.categories).astype(kind)
+        part_codes = part.cat.codes.to_numpy()
+        if (mapping == np.arange(len(mapping))).all():
+            codes.append(part_codes)  # the same categories first: codes as they are
+        else:
+            codes.append(mapping[part_codes])
+    return pd.Categorical.from_codes(
+        np.concatenate(codes).astype(kind, copy=False),
+        categories=categories,
+        validate=False,
+    )
 
 
 def _compact(samples: pd.DataFrame) -> pd.DataFrame:
     """One file's samples with every canonical column; text as categoricals."""
-    out = {}
+    out: dict[str, object] = {}  # arrays, not Series: the index is renumbered
+    empty = _constant("", len(samples))  # one array for every column not filled
     for column in GPU_COLUMNS:
         if column in _NUMERIC:
             values = samples.get(column, np.nan)
-            out[column] = pd.Series(values, index=samples.index, dtype="float64")
+            number = pd.Series(values, index=samples.index, dtype="float64")
+            out[column] = number.to_numpy()
         elif column == "timestamp":
-            out[column] = pd.to_datetime(samples[column], utc=True)
+            stamps = pd.to_datetime(samples[column], utc=True)
+            out[column] = pd.DatetimeIndex(stamps).as_unit("ns")
         else:
-            values = samples.get(column, "")
-            text = pd.Series(values, index=samples.index)
-            out[column] = as_text_category(text.astype(object))
-    return pd.DataFrame(out).reset_index(drop=True)
+            values = samples.get(column, None)
+            if values is None:
+                out[column] = empty
+            elif _is_text_category(values):
+                out[column] = values.array
+            else:
+                text = pd.Series(values, index=samples.index)
+                out[column] = as_text_category(text).array
+    return pd.DataFrame(out, index=pd.RangeIndex(len(samples)), copy=False)
 
 
 _NUMERIC = ("utilization", "memory_used_mib", "power_watts", "energy_joules")
@@ -342,13 +486,38 @@ _TEXT = tuple(c for c in GPU_COLUMNS if c not in _NUMERIC and c != "timestamp")
 
 def as_text_category(values: pd.Series) -> pd.Series:
     """Text ("" for missing) as a categorical: a small code per sample."""
-    codes, uniques = pd.factorize(values)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values.astype(object))
     labels = [*pd.Series(uniques, dtype=object).fillna("").astype(str), ""]
     categories, inverse = np.unique(np.array(labels, dtype=object), return_inverse=True)
+    inverse = inverse.astype(_code_type(len(categories)))
     codes = inverse[np.where(codes < 0, len(labels) - 1, codes)]
     return pd.Series(
-        pd.Categorical.from_codes(codes, categories=categories), index=values.index
+        pd.Categorical.from_codes(codes, categories=categories, validate=False),
+        index=values.index,
     )
+
+
+def _is_text_category(values: pd.Series) -> bool:
+    """As `as_text_category` makes it: sorted categories with "", no NaN."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return False
+    categories = values.cat.categories
+    return (
+        "" in categories
+        and categories.is_monotonic_increasing
+        and bool((values.cat.codes.to_numpy() >= 0).all())
+    )
+
+
+def _code_type(categories: int) -> type:
+    """The smallest integer type pandas uses for this many categories."""
+    for kind in (np.int8, np.int16, np.int32):
+        if categories < np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 def empty_frame() -> pd.DataFrame:
@@ -362,6 +531,8 @@ def empty_frame() -> pd.DataFrame:
 def dedupe_sources(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding]]:
     """Drop samples of a lower-priority source inside a preferred source's time span."""
     keys = ["host", "gpu_uuid"]
+    if frame.empty or frame["source_format"].nunique() < 2:
+        return frame, []
     spans = (
         frame.groupby([*keys, "source_format"], sort=False)["timestamp"]
         .agg(["min", "max"])
@@ -398,38 +569,54 @@ def dedupe_sources(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding]]:
 
 
 def _missing_value_findings(frame: pd.DataFrame) -> list[Finding]:
-    missing = frame[list(COUNTED_COLUMNS)].isna().groupby(frame["source_file"]).sum()
+    files = frame["source_file"].astype("category")
+    codes = files.cat.codes.to_numpy()
+    counts = {}
+    for column in COUNTED_COLUMNS:
+        missing = np.isnan(frame[column].to_numpy())
+        counts[column] = np.bincount(
+            codes[missing], minlength=len(files.cat.categories)
+        )
     findings = []
-    for uri, counts in missing.iterrows():
-        for column, count in counts.items():
+    for position, uri in enumerate(files.cat.categories):
+        for column in COUNTED_COLUMNS:
+            count = int(counts[column][position])
             if count:
                 message = (
-                    f"{int(count)} samples have no {column} (a placeholder such as "
+                    f"{count} samples have no {column} (a placeholder such as "
                     "[N/A] or a blank value, or the metric was not exported); they "
                     "count as missing, not as 0"
                 )
                 findings.append(
                     _warning(
-                        str(uri),
-                        "placeholder",
-                        message,
-                        count=int(count),
-                        column=str(column),
+                        str(uri), "placeholder", message, count=count, column=column
                     )
                 )
     return findings
 
 
-def _month_findings(frame: pd.DataFrame, month: str) -> list[Finding]:
+def _outside_month(frame: pd.DataFrame, month: str) -> int:
     start = pd.Timestamp(f"{month}-01", tz="UTC")
     end = start + pd.offsets.MonthBegin(1)
-    outside = int(((frame["timestamp"] < start) | (frame["timestamp"] >= end)).sum())
+    stamps = frame["timestamp"]
+    return int(((stamps < start) | (stamps >= end)).sum())
+
+
+def _month_finding(outside: int, month: str) -> list[Finding]:
     if not outside:
         return []
     message = (
         f"{outside} samples dated outside {month}; only their time in the month counts"
     )
     return [_warning("", "out_of_month", message, count=outside)]
+
+
+def _gpu_count(frame: pd.DataFrame) -> int:
+    combined = np.zeros(len(frame), dtype=np.int64)
+    for key in ("host", "gpu_uuid", "mig_instance"):
+        codes = frame[key].cat.codes.to_numpy()
+        combined = combined * (len(frame[key].cat.categories) + 1) + codes
+    return len(pd.unique(combined))
 
 
 def _bad_lines(uri: str, lines: list[int]) -> Finding:
