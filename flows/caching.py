@@ -116,14 +116,18 @@ def _settings(config: Config, kind: str) -> dict[str, Any]:
     if kind == "billing":
         settings["team_tag"] = config.allocation.team_tag
     if kind == "telemetry":
+        # Telemetry is checked and rolled up to GPU-hours as it is read: the roll-up
+        # uses the inventory (owners, power caps) and the telemetry settings.
         settings["telemetry"] = dataclasses.asdict(config.telemetry)
+        settings["inventory"] = [dataclasses.asdict(h) for h in config.inventory]
     return settings
 
 
 def code_version() -> str:
-    """A digest of the `ingest/` sources: editing a reader invalidates its cache."""
+    """A digest of `ingest/` and the GPU roll-up: editing either invalidates a cache."""
     digest = hashlib.sha256()
-    for path in sorted(_INGEST.rglob("*.py")):
+    rollup = sorted(_INGEST.parent.glob("transforms/gpu*.py"))
+    for path in [*sorted(_INGEST.rglob("*.py")), *rollup]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -22,20 +22,22 @@ from flows.caching import SourceFingerprint, cached, retry_transient
 from flows.deployments import rerun_due
 from flows.publish import deliver_month, write_month
 from flows.runners import task_runner_for
+from flows.sources import TelemetryData
 from ingest.billing import BillingLoad
 from ingest.config import Config, load_config
 from ingest.payroll import PeopleLoad
-from ingest.telemetry import TelemetryLoad, empty_frame
+from ingest.telemetry import empty_frame
 from ingest.validation import ValidationResult
 from transforms.errors import DataValidationError
 from transforms.findings import blocking
+from transforms.gpu import GpuRollup
 from transforms.month import MonthResult, compute_month
 
 
 @dataclass
 class Extracted:
     billing: BillingLoad
-    telemetry: TelemetryLoad | None
+    telemetry: TelemetryData | None
     people: PeopleLoad | None
 
 
@@ -66,14 +68,15 @@ def extract_billing(config: Config, month: str) -> BillingLoad:
     cache_policy=SourceFingerprint(kind="telemetry"),
     persist_result=True,
 )
-def extract_telemetry(config: Config, month: str) -> TelemetryLoad | None:
-    load = sources.load_telemetry(config, month)
-    if load is None:
+def extract_telemetry(config: Config, month: str) -> TelemetryData | None:
+    """Samples are checked and rolled up chunk by chunk as they are read."""
+    data = sources.stream_telemetry(config, month)
+    if data is None:
         return None
     get_run_logger().info(
-        "telemetry: %s samples from %s files", len(load.frame), len(load.inputs)
+        "telemetry: %s samples from %s files", data.rows, len(data.inputs)
     )
-    return load
+    return data
 
 
 # Payroll is never cached on disk: its result holds each person's pay.
@@ -142,8 +145,8 @@ def transform(config: Config, month: str, data: Extracted) -> MonthResult:
     return result
 
 
-def _samples(load: TelemetryLoad | None) -> pd.DataFrame:
-    return empty_frame() if load is None else load.frame
+def _samples(data: TelemetryData | None) -> pd.DataFrame | GpuRollup:
+    return empty_frame() if data is None else data.rollup
 
 
 @flow(name="monthly-report", log_prints=False)

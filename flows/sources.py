@@ -6,10 +6,18 @@ extract and validate tasks run, without a server.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pandas as pd
+
 from ingest.billing import BillingLoad, read_billing
 from ingest.config import Config
 from ingest.payroll import PeopleLoad, read_people
-from ingest.telemetry import TelemetryLoad, read_telemetry
+from ingest.telemetry import TelemetryLoad, read_telemetry, read_telemetry_chunks
+from transforms.gpu import GpuRollup, combine_rollups, rollup_samples
+
+# Samples validated and rolled up at a time: a chunk, not the month, sits in memory.
+CHUNK_ROWS = 4_000_000
 
 
 def load_billing(config: Config, month: str) -> BillingLoad:
@@ -33,6 +41,63 @@ def load_telemetry(config: Config, month: str) -> TelemetryLoad | None:
     )
 
 
+@dataclass
+class TelemetryData:
+    """A month's telemetry read chunk by chunk: each chunk was checked against the
+    telemetry suite and rolled up to GPU-hours as it arrived, then dropped."""
+
+    load: TelemetryLoad  # inputs and the reader's findings; no samples kept
+    rollup: GpuRollup
+    checks: object  # ingest.validation.SourceOutcome (GX imports lazily)
+
+    @property
+    def inputs(self) -> list:
+        return self.load.inputs
+
+    @property
+    def findings(self) -> list:
+        return self.load.findings
+
+    @property
+    def rows(self) -> int:
+        return self.rollup.samples
+
+
+def stream_telemetry(
+    config: Config, month: str, chunk_rows: int = CHUNK_ROWS
+) -> TelemetryData | None:
+    """Read, check and roll up the month's samples one series-complete chunk at a
+    time, so memory holds a chunk, never the month."""
+    if not config.sources.telemetry:
+        return None
+    # Great Expectations takes seconds to import: only when telemetry is read.
+    from ingest.validation import TelemetryChecks
+
+    checks = TelemetryChecks(config)
+    rollups: list[GpuRollup] = []
+
+    def take(chunk: pd.DataFrame) -> None:
+        checks.add(chunk)
+        rollups.append(
+            rollup_samples(
+                chunk,
+                month=month,
+                inventory=config.inventory,
+                telemetry=config.telemetry,
+            )
+        )
+
+    load = read_telemetry_chunks(
+        config.sources.telemetry,
+        month,
+        telemetry=config.telemetry,
+        endpoint_url=config.s3.endpoint_url,
+        on_chunk=take,
+        chunk_rows=chunk_rows,
+    )
+    return TelemetryData(load, combine_rollups(rollups), checks.outcome())
+
+
 def load_people(config: Config, month: str) -> PeopleLoad | None:
     if not config.sources.hr:
         return None
@@ -49,10 +114,13 @@ def validate_sources(
     config: Config,
     month: str,
     billing: BillingLoad,
-    telemetry: TelemetryLoad | None,
+    telemetry: TelemetryData | TelemetryLoad | None,
     people: PeopleLoad | None,
 ):
-    """Every suite over the canonical frames, with what the readers found."""
+    """Every suite over the canonical frames, with what the readers found.
+
+    Streamed telemetry (`TelemetryData`) was checked while it was read: its outcome
+    joins the others; a `TelemetryLoad` with its samples is checked here."""
     # Great Expectations takes seconds to import: only when validation runs.
     from ingest.validation import validate_month
 
@@ -60,11 +128,13 @@ def validate_sources(
     for load in (telemetry, people):
         if load is not None:
             findings += load.findings
+    streamed = isinstance(telemetry, TelemetryData)
     return validate_month(
         month=month,
         billing=billing.frame,
-        telemetry=telemetry.frame if telemetry else None,
+        telemetry=telemetry.frame if isinstance(telemetry, TelemetryLoad) else None,
         people=people.frame if people else None,
         reader_findings=findings,
         config=config,
+        telemetry_checks=telemetry.checks if streamed else None,
     )

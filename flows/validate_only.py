@@ -16,7 +16,7 @@ def validate_only(month: str, config_path: str) -> int:
     check(month)
     config = load_config(config_path)
     billing = sources.load_billing(config, month)
-    telemetry = sources.load_telemetry(config, month)
+    telemetry = sources.stream_telemetry(config, month)
     people = sources.load_people(config, month)
     result = sources.validate_sources(config, month, billing, telemetry, people)
 

@@ -289,9 +289,7 @@ def test_a_bill_rolled_up_by_day_gives_the_same_hourly_baseline():
     assert by_day.evidence["granularity"] == "day"
     # the short first day (19 hours, 38.00) is the lowest of 31 days, not the 5th
     # percentile (the second lowest, 48.00 a day): 2.00 an hour either way
-    assert by_day.evidence["baseline_per_hour"] == by_hour.evidence[
-        "baseline_per_hour"
-    ]
+    assert by_day.evidence["baseline_per_hour"] == by_hour.evidence["baseline_per_hour"]
     assert by_day.evidence["baseline_per_hour"] == 2.0
     assert cents(by_day) == cents(by_hour) == 446.40
 

@@ -21,7 +21,7 @@ from transforms.distinct import per_distinct
 from transforms.economics import average_and_marginal, evaluate_plans
 from transforms.findings import Finding, Severity
 from transforms.forecast import forecast_next_month
-from transforms.gpu import GpuResult, gpu_costs
+from transforms.gpu import GpuResult, GpuRollup, gpu_costs
 from transforms.kpis import compute_kpis
 from transforms.people import PeopleResult, charge_back, people_costs
 from transforms.recommend import Recommendation, RecommendationInputs, recommend
@@ -54,7 +54,7 @@ def compute_month(
     month: str,
     config: Config,
     billing: pd.DataFrame,
-    samples: pd.DataFrame,
+    samples: pd.DataFrame | GpuRollup,
     people: pd.DataFrame | None,
     previous_summary: dict | None = None,
     history: list[tuple[str, float]] | None = None,
