@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 WORKERS = 2  # this machine's cores; a third process would only wait its turn
 WORKER_TIMEOUT_SECONDS = 600
+WORKER_MODULE = "reports.pdf_worker"
 PROJECT = Path(__file__).resolve().parents[1]
 
 Targets = Sequence[tuple[str, Path]]
@@ -69,7 +70,7 @@ class _Worker:
     def start(cls, ctx: ReportContext, share: Targets, base: Path) -> _Worker:
         job, log_path = base.with_suffix(".pickle"), base.with_suffix(".log")
         job.write_bytes(pickle.dumps((ctx, [(t, str(p)) for t, p in share])))
-        command = [sys.executable, "-m", "reports.pdf_worker", str(job)]
+        command = [sys.executable, "-m", WORKER_MODULE, str(job)]
         try:
             with log_path.open("wb") as err:
                 proc = subprocess.Popen(command, stderr=err, env=_env(), cwd=PROJECT)
