@@ -18,7 +18,8 @@ from reports.context import build_context
 from reports.csvsafe import write_csv
 from reports.email import Delivery, send_report
 from reports.outputs import MonthFolder, clean_stale_staging, month_lock, read_json
-from reports.render import render_month_pdf, render_team_pdf, slugify
+from reports.parallel import render_pdfs
+from reports.render import slugify
 from reports.summary import build_summary, json_safe
 from transforms.errors import DeliveryError
 from transforms.money import round_preserving_sum, to_cents
@@ -76,7 +77,9 @@ def _write_all(
     changes = what_changed(previous_summary, summary, previous_run, inputs)
     summary["changes_since_last_run"] = changes
     folder.write_json("summary.json", summary)
+    hosts = _host_records(result.gpu)
     _write_tables(folder, month, result, summary["by_team"])
+    _write_hosts(folder, month, hosts, result.currency)
     for name, html in validation.pages.items():
         folder.write_text(f"data_quality/{name}", html)
 
@@ -88,7 +91,7 @@ def _write_all(
         gpu_heatmap=_records(
             result.gpu.daily.astype({"date": str}), ["host", "date", "utilization"]
         ),
-        hosts=_host_records(result.gpu),
+        hosts=hosts,
         jobs=_records(result.gpu.jobs),
         findings=[f.to_dict() for f in validation.findings + result.findings],
         notes=result.notes + _billing_notes(data),
@@ -97,12 +100,15 @@ def _write_all(
         team_rows=_records(rounded_allocation(result.allocation, summary["by_team"])),
         budgets={k: t.budget for k, t in config.teams.items()},
     )
-    render_month_pdf(context, folder.path("report.pdf"))
     paths = {"report": "report.pdf", "summary": "summary.json"}
-    for team in select_teams(config, summary["by_team"]):
-        rel = f"teams/{slugify(team)}.pdf"
-        render_team_pdf(context, team, folder.path(rel))
-        paths[f"team:{team}"] = rel
+    teams = select_teams(config, summary["by_team"])
+    team_paths = {team: f"teams/{slugify(team)}.pdf" for team in teams}
+    render_pdfs(
+        context,
+        folder.path("report.pdf"),
+        [(team, folder.path(rel)) for team, rel in team_paths.items()],
+    )
+    paths.update({f"team:{team}": rel for team, rel in team_paths.items()})
 
     finished = datetime.now(UTC)
     folder.write_json(
@@ -161,6 +167,27 @@ def _write_tables(folder: MonthFolder, month: str, result, by_team) -> None:
         jobs["busy_gpu_hours"] = jobs["busy_gpu_hours"].round(3)
         jobs["currency"] = result.currency
         write_csv(jobs, folder.path("jobs.csv"))
+
+
+HOST_COLUMNS = [
+    "month", "host", "location", "gpus", "gpu_model", "team", "observed_hours",
+    "busy_hours", "idle_hours", "unknown_hours", "available_hours", "utilization",
+    "energy_kwh", "cost", "idle_cost", "currency",
+]  # fmt: skip
+
+
+def _write_hosts(folder: MonthFolder, month: str, hosts: list[dict], currency: str):
+    """hosts.csv: every host's GPU use and cost (the PDF shows the costliest)."""
+    if not hosts:
+        return
+    frame = pd.DataFrame(hosts).assign(month=month, currency=currency)
+    frame = frame[[c for c in HOST_COLUMNS if c in frame.columns]]
+    for column in ("cost", "idle_cost"):
+        if column in frame:
+            frame[column] = frame[column].map(to_cents)
+    hours = [c for c in frame.columns if c.endswith("_hours") or c == "energy_kwh"]
+    frame[hours] = frame[hours].astype(float).round(3)
+    write_csv(frame, folder.path("hosts.csv"))
 
 
 def select_teams(config: Config, by_team: dict[str, float]) -> list[str]:

@@ -1,17 +1,20 @@
-"""The report's charts as SVG text, drawn with matplotlib's Agg-free SVG backend.
+"""The report's charts as PNG images at print resolution (200 dpi), drawn with Agg.
 
-Deterministic output: the same data gives the same bytes (a fixed `svg.hashsalt`, no
-date in the metadata), so re-runs of a month do not change the report for nothing.
-Text is drawn as paths (`svg.fonttype = "path"`), so a team name in a chart is
-shapes, never markup, and the PDF needs no fonts for it. Every chart is vector: the heat
-map uses pcolormesh and its colour bar is kept unrasterized, so the SVG embeds no image
-and the renderer has nothing to fetch.
+Raster, not vector: as SVG the GPU heat map holds one path per host and day (3,875
+cells for 125 hosts) and every letter of every label is a path too; WeasyPrint spent
+most of a large month's report drawing them. A PNG costs about the same for 5 hosts or
+500. A chart's text is pixels, never markup; the tables beside each chart hold the same
+names and numbers as text. The renderer embeds each chart as an image that it serves
+itself (see `reports.render`).
+
+Deterministic output: the same data gives the same bytes (no date or software name in
+the metadata), so re-runs of a month do not change the report for nothing. Empty bytes
+mean "no chart".
 """
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,32 +29,31 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 WIDTH_INCHES = 6.8  # the A4 text width of print.css, so 1 chart point = 1 page point
 BAR_COLOR = "#2f5d8a"
 NEGATIVE_COLOR = "#b5523b"
+DPI = 200  # print resolution: sharp on paper, some 20-90 KB per chart
 STYLE: dict[Any, Any] = {
-    "svg.hashsalt": "finops-report",
-    "svg.fonttype": "path",
     "font.size": 8,
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
 
 
-def category_chart(rows: Sequence[dict[str, Any]], currency: str) -> str:
+def category_chart(rows: Sequence[dict[str, Any]], currency: str) -> bytes:
     """Horizontal bars, one per category, credits (negative) in another colour."""
     names = [r["name"] for r in rows]
     amounts = [float(r["amount"]) for r in rows]
     return _bars(names, amounts, currency)
 
 
-def team_chart(rows: Sequence[dict[str, Any]], currency: str) -> str:
+def team_chart(rows: Sequence[dict[str, Any]], currency: str) -> bytes:
     """Horizontal bars, one per row of the team table (largest at the top)."""
     return _bars(
         [r["name"] for r in rows], [float(r["amount"]) for r in rows], currency
     )
 
 
-def daily_chart(daily: Sequence[tuple[str, float]], currency: str) -> str:
+def daily_chart(daily: Sequence[tuple[str, float]], currency: str) -> bytes:
     if not daily:
-        return ""
+        return b""
     days = [d[-2:] for d, _ in daily]
     amounts = [float(a) for _, a in daily]
     with matplotlib.rc_context(STYLE):
@@ -64,13 +66,16 @@ def daily_chart(daily: Sequence[tuple[str, float]], currency: str) -> str:
         ax.yaxis.set_major_formatter(_money_ticks())
         ax.set_ylabel(currency)
         fig.tight_layout()
-        return _svg(fig)
+        return _png(fig)
 
 
-def heatmap_chart(cells: Sequence[dict[str, Any]]) -> str:
+HEATMAP_HOST_LABELS = 40  # past this many hosts, every second (third...) is named
+
+
+def heatmap_chart(cells: Sequence[dict[str, Any]]) -> bytes:
     """GPU utilization per host (rows) and day (columns); grey where unknown."""
     if not cells:
-        return ""
+        return b""
     hosts = sorted({c["host"] for c in cells})
     dates = sorted({c["date"] for c in cells})
     grid = _grid(cells, hosts, dates)
@@ -80,16 +85,15 @@ def heatmap_chart(cells: Sequence[dict[str, Any]]) -> str:
         ax = fig.add_subplot()
         cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
         mesh = ax.pcolormesh(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1)
-        ax.set_yticks(np.arange(len(hosts)) + 0.5, hosts)
+        step = -(-len(hosts) // HEATMAP_HOST_LABELS)  # ceiling: labels stay legible
+        ax.set_yticks(np.arange(0, len(hosts), step) + 0.5, hosts[::step])
         ax.set_xticks(np.arange(len(dates)) + 0.5, [d[-2:] for d in dates])
         ax.tick_params(axis="both", labelsize=6, length=0)
         ax.invert_yaxis()
         ax.set_xlabel("day of month")
-        bar = fig.colorbar(mesh, ax=ax, format=PercentFormatter(1.0), pad=0.02)
-        if bar.solids is not None:
-            bar.solids.set_rasterized(False)
+        fig.colorbar(mesh, ax=ax, format=PercentFormatter(1.0), pad=0.02)
         fig.tight_layout()
-        return _svg(fig)
+        return _png(fig)
 
 
 def _grid(
@@ -105,9 +109,9 @@ def _grid(
     return grid
 
 
-def _bars(names: list[str], amounts: list[float], currency: str) -> str:
+def _bars(names: list[str], amounts: list[float], currency: str) -> bytes:
     if not any(amounts):  # nothing to compare: the table says it all
-        return ""
+        return b""
     height = min(0.6 + 0.24 * len(names), 6.0)
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(WIDTH_INCHES, height))
@@ -120,7 +124,7 @@ def _bars(names: list[str], amounts: list[float], currency: str) -> str:
         ax.xaxis.set_major_formatter(_money_ticks())
         ax.set_xlabel(currency)
         fig.tight_layout()
-        return _svg(fig)
+        return _png(fig)
 
 
 def _short(name: str, limit: int = 28) -> str:
@@ -137,10 +141,7 @@ def _money_ticks() -> FuncFormatter:
     return FuncFormatter(label)
 
 
-def _svg(fig: Figure) -> str:
-    """The figure as an inline <svg> element: no XML declaration, no doctype."""
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
-    start = text.index("<svg")
-    return re.sub(r"\s+$", "", text[start:])
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()

@@ -24,6 +24,14 @@ SPECIAL_TEAMS = ("unallocated", "idle", "people_pooled")
 # Teams shown one by one before the rest are summed into "other teams (N)".
 TEAM_LIMIT = 12
 
+# Rows of the month PDF's long tables; the rest are counted in a line under the table
+# and stay whole in the outputs (recommendations.csv, hosts.csv, run.json). A large
+# month has a recommendation per idle GPU and findings per host file: hundreds of rows
+# that made the PDF slow to lay out and long to read.
+RECOMMENDATION_LIMIT = 20
+HOST_LIMIT = 40
+FINDING_LIMIT = 25
+
 _EMPTY_SUMMARY: dict[str, Any] = {
     "month": "",
     "currency": "USD",
@@ -157,6 +165,35 @@ class ReportContext:
         """The three first-ranked recommendations that carry a saving, for page 1."""
         saving = [r for r in self.recommendations if r.get("monthly_savings")]
         return saving[:3]
+
+    @property
+    def recommendations_shown(self) -> list[dict[str, Any]]:
+        """The first-ranked recommendations for the PDF's detailed table."""
+        return self.recommendations[:RECOMMENDATION_LIMIT]
+
+    @property
+    def recommendations_more(self) -> int:
+        return max(len(self.summary["recommendations"]) - RECOMMENDATION_LIMIT, 0)
+
+    @property
+    def hosts_shown(self) -> list[dict[str, Any]]:
+        """Every host, or past HOST_LIMIT the costliest ones, costliest first."""
+        if len(self.hosts) <= HOST_LIMIT:
+            return self.hosts
+        ranked = sorted(self.hosts, key=lambda h: -float(h.get("cost") or 0.0))
+        return ranked[:HOST_LIMIT]
+
+    @property
+    def hosts_more(self) -> int:
+        return max(len(self.hosts) - HOST_LIMIT, 0)
+
+    @property
+    def findings_shown(self) -> list[dict[str, Any]]:
+        return self.findings[:FINDING_LIMIT]
+
+    @property
+    def findings_more(self) -> int:
+        return max(len(self.findings) - FINDING_LIMIT, 0)
 
     @property
     def team_table(self) -> list[dict[str, Any]]:

@@ -1,11 +1,15 @@
 """HTML with Jinja2, PDF with WeasyPrint, and nothing fetched from outside templates/.
 
 Templates are escaped everywhere (autoescape on for `.j2` and `.html`, and by default):
-a team name or tag value is text, never markup. The only markup inserted as is comes
-from `reports.charts` (SVG that matplotlib writes, with text drawn as paths).
+a team name or tag value is text, never markup, and nothing is inserted as is.
+
+Charts are images the renderer serves itself: a page is its HTML plus the chart bytes
+(`Page`), linked as `chart:NAME` URLs. An image keeps a chart's SVG nodes out of the
+page's own styling and layout, which is where WeasyPrint spent most of its time.
 
 The renderer's URL fetcher serves files inside the project's `templates/` folder (the
-print CSS) and refuses every other URL: other files, `..` escapes, http, data URLs.
+print CSS) and the page's own charts, and refuses every other URL: other files, `..`
+escapes, http, data URLs, charts it was not given.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ import logging
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import jinja2
-from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -31,23 +36,42 @@ from reports.team import team_view
 log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+CHART_SCHEME = "chart"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One report ready for WeasyPrint: its HTML and the chart images it links to.
+
+    images: `chart:NAME.png` URL -> PNG bytes.
+    """
+
+    html: str
+    images: dict[str, bytes] = field(default_factory=dict)
 
 
 class TemplateFolderFetcher(URLFetcher):
-    """Serves `file:` URLs inside one folder; refuses everything else.
+    """Serves `file:` URLs inside one folder and the given chart images; refuses
+    everything else.
 
     `requested` keeps every URL asked for and `refused` those turned down, so tests can
     prove that a hostile value in the data fetched nothing.
     """
 
-    def __init__(self, folder: Path = TEMPLATES) -> None:
+    def __init__(
+        self, folder: Path = TEMPLATES, images: Mapping[str, bytes] | None = None
+    ) -> None:
         super().__init__(allowed_protocols=("file",))
         self.folder = folder.resolve()
+        self.images = dict(images or {})
         self.requested: list[str] = []
         self.refused: list[str] = []
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
         self.requested.append(url)
+        if url in self.images:
+            mime = mimetypes.guess_type(url)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, self.images[url], {"Content-Type": mime})
         path = self._inside(url)
         if path is None:
             self.refused.append(url)
@@ -82,26 +106,36 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def render_month_page(ctx: ReportContext) -> Page:
+    urls, images = _linked(_month_charts(ctx))
+    html = environment().get_template("report.html.j2").render(ctx=ctx, charts=urls)
+    return Page(html, images)
+
+
+def render_team_page(ctx: ReportContext, team: str) -> Page:
+    view = team_view(ctx, team)
+    rows = [{"name": k, "amount": v} for k, v in view.by_category.items()]
+    drawn = {"category.png": charts.category_chart(rows, ctx.currency)}
+    urls, images = _linked(drawn)
+    page = environment().get_template("team.html.j2")
+    return Page(page.render(ctx=ctx, team=view, charts=urls), images)
+
+
 def render_month_html(ctx: ReportContext) -> str:
-    page = environment().get_template("report.html.j2")
-    return page.render(ctx=ctx, charts=_month_charts(ctx))
+    return render_month_page(ctx).html
 
 
 def render_team_html(ctx: ReportContext, team: str) -> str:
-    view = team_view(ctx, team)
-    rows = [{"name": k, "amount": v} for k, v in view.by_category.items()]
-    chart = Markup(charts.category_chart(rows, ctx.currency))
-    page = environment().get_template("team.html.j2")
-    return page.render(ctx=ctx, team=view, category_chart=chart)
+    return render_team_page(ctx, team).html
 
 
 def render_month_pdf(ctx: ReportContext, path: Path) -> None:
-    _write_pdf(render_month_html(ctx), Path(path))
+    _write_pdf(render_month_page(ctx), Path(path))
     log.info("wrote the %s report to %s", ctx.month, path)
 
 
 def render_team_pdf(ctx: ReportContext, team: str, path: Path) -> None:
-    _write_pdf(render_team_html(ctx, team), Path(path))
+    _write_pdf(render_team_page(ctx, team), Path(path))
     log.info("wrote the %s report of one team to %s", ctx.month, path)
 
 
@@ -112,20 +146,33 @@ def write_pdf(html: str, path: Path, fetcher: TemplateFolderFetcher) -> None:
     document.write_pdf(path)
 
 
-def _write_pdf(html: str, path: Path) -> None:
-    write_pdf(html, path, TemplateFolderFetcher())
+def _write_pdf(page: Page, path: Path) -> None:
+    write_pdf(page.html, path, TemplateFolderFetcher(images=page.images))
 
 
-def _month_charts(ctx: ReportContext) -> dict[str, Markup]:
+def _month_charts(ctx: ReportContext) -> dict[str, bytes]:
     rows = ctx.main_categories + ctx.side_categories
-    drawn = {
-        "category": charts.category_chart(rows, ctx.currency),
-        "team": charts.team_chart(ctx.team_table, ctx.currency),
-        "daily": charts.daily_chart(ctx.daily_cost, ctx.currency),
-        "heatmap": charts.heatmap_chart(ctx.gpu_heatmap),
+    return {
+        "category.png": charts.category_chart(rows, ctx.currency),
+        "team.png": charts.team_chart(ctx.team_table, ctx.currency),
+        "daily.png": charts.daily_chart(ctx.daily_cost, ctx.currency),
+        "heatmap.png": charts.heatmap_chart(ctx.gpu_heatmap),
     }
-    # Markup: matplotlib's own SVG, whose text is drawn as paths (see reports.charts).
-    return {name: Markup(svg) for name, svg in drawn.items()}
+
+
+def _linked(drawn: Mapping[str, bytes]) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Template names -> `chart:` URLs ("" when not drawn), and URL -> bytes.
+
+    "heatmap.png" is named `heatmap` in the templates.
+    """
+    urls: dict[str, str] = {}
+    images: dict[str, bytes] = {}
+    for name, data in drawn.items():
+        key = name.rsplit(".", 1)[0]
+        urls[key] = f"{CHART_SCHEME}:{name}" if data else ""
+        if data:
+            images[urls[key]] = data
+    return urls, images
 
 
 def slugify(name: str) -> str:

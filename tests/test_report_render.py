@@ -15,6 +15,7 @@ from reports.render import (
     TEMPLATES,
     TemplateFolderFetcher,
     render_month_html,
+    render_month_page,
     render_month_pdf,
     render_team_pdf,
     slugify,
@@ -166,15 +167,26 @@ def test_html_cuts_team_list_and_keeps_page_one_order():
 # --- charts ---------------------------------------------------------------------
 
 
-def test_charts_are_deterministic_vector_svg_without_dates():
+def test_charts_are_deterministic_png_images_without_dates():
     ctx = context()
     first = charts.heatmap_chart(ctx.gpu_heatmap)
     second = charts.heatmap_chart(ctx.gpu_heatmap)
 
     assert first == second
-    assert first.startswith("<svg")
-    assert "<image" not in first  # nothing the renderer would have to fetch
-    assert "<dc:date>" not in first
+    assert first.startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"Software" not in first and b"Date" not in first
+
+
+def test_month_page_links_each_chart_it_carries_and_no_other():
+    page = render_month_page(context())
+
+    linked = set(re.findall(r'src="(chart:[^"]+)"', page.html))
+    assert linked == set(page.images) == {
+        "chart:category.png",
+        "chart:team.png",
+        "chart:daily.png",
+        "chart:heatmap.png",
+    }
 
 
 # --- PDF ------------------------------------------------------------------------
@@ -221,14 +233,17 @@ def test_hostile_value_prints_as_text_and_fetches_nothing(tmp_path):
     extras = make_extras(summary)
     extras["hosts"][0]["host"] = '<link rel="stylesheet" href="file:///etc/passwd">'
     ctx = build_context(summary, **extras)
-    fetcher = TemplateFolderFetcher()
+    page = render_month_page(ctx)
+    fetcher = TemplateFolderFetcher(images=page.images)
 
-    write_pdf(render_month_html(ctx), tmp_path / "r.pdf", fetcher)
+    write_pdf(page.html, tmp_path / "r.pdf", fetcher)
 
     _, text = pdf_text(tmp_path / "r.pdf")
     assert squeeze(HOSTILE) in squeeze(text)
     assert not any("passwd" in url for url in fetcher.requested)
-    assert fetcher.requested == [(TEMPLATES / "print.css").as_uri()]
+    css = (TEMPLATES / "print.css").as_uri()
+    assert sorted(fetcher.requested) == sorted([css, *page.images])
+    assert fetcher.refused == []
 
 
 # --- the URL fetcher ------------------------------------------------------------
@@ -250,6 +265,14 @@ def test_fetcher_refuses_everything_outside_templates(url):
 
     with pytest.raises(ValueError, match=r"refused|disallowed"):
         fetcher.fetch(url)
+
+
+def test_fetcher_refuses_a_chart_it_was_not_given():
+    fetcher = TemplateFolderFetcher(images={"chart:team.png": b"\x89PNG"})
+
+    assert fetcher.fetch("chart:team.png").content_type == "image/png"
+    with pytest.raises(ValueError, match="refused"):
+        fetcher.fetch("chart:heatmap.png")
 
 
 def test_fetcher_serves_the_print_css():
@@ -283,7 +306,7 @@ def test_a_month_with_only_its_totals_still_renders_and_says_what_is_missing():
     assert "No recommendation this month." in html
     assert "No GPU telemetry this month." in html
     assert "no cost-benefit comparison" in html
-    assert charts.category_chart(ctx.main_categories, "EUR") == ""
+    assert charts.category_chart(ctx.main_categories, "EUR") == b""
 
 
 def test_a_team_without_people_rows_shows_no_people_amount():
