@@ -7,6 +7,7 @@ extract and validate tasks run, without a server.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -15,6 +16,9 @@ from ingest.config import Config
 from ingest.payroll import PeopleLoad, read_people
 from ingest.telemetry import TelemetryLoad, read_telemetry, read_telemetry_chunks
 from transforms.gpu import GpuRollup, combine_rollups, rollup_samples
+
+if TYPE_CHECKING:  # Great Expectations takes seconds to import
+    from ingest.validation import SourceOutcome
 
 # Samples validated and rolled up at a time: a chunk, not the month, sits in memory.
 CHUNK_ROWS = 4_000_000
@@ -48,7 +52,7 @@ class TelemetryData:
 
     load: TelemetryLoad  # inputs and the reader's findings; no samples kept
     rollup: GpuRollup
-    checks: object  # ingest.validation.SourceOutcome (GX imports lazily)
+    checks: SourceOutcome
 
     @property
     def inputs(self) -> list:
@@ -128,7 +132,7 @@ def validate_sources(
     for load in (telemetry, people):
         if load is not None:
             findings += load.findings
-    streamed = isinstance(telemetry, TelemetryData)
+    checks = telemetry.checks if isinstance(telemetry, TelemetryData) else None
     return validate_month(
         month=month,
         billing=billing.frame,
@@ -136,5 +140,5 @@ def validate_sources(
         people=people.frame if people else None,
         reader_findings=findings,
         config=config,
-        telemetry_checks=telemetry.checks if streamed else None,
+        telemetry_checks=checks,
     )

@@ -629,9 +629,9 @@ class TelemetryChecks:
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._context = None
-        self._definition = None
-        self._suite = None
+        self._context: Any = None
+        self._definition: Any = None
+        self._suite: Any = None
         self._skipped: list[CheckRow] = []
         self._merged: list[_MergedResult] = []
         self._timestamps: Finding | None = None

@@ -181,12 +181,16 @@ def test_month_page_links_each_chart_it_carries_and_no_other():
     page = render_month_page(context())
 
     linked = set(re.findall(r'src="(chart:[^"]+)"', page.html))
-    assert linked == set(page.images) == {
-        "chart:category.png",
-        "chart:team.png",
-        "chart:daily.png",
-        "chart:heatmap.png",
-    }
+    assert (
+        linked
+        == set(page.images)
+        == {
+            "chart:category.png",
+            "chart:team.png",
+            "chart:daily.png",
+            "chart:heatmap.png",
+        }
+    )
 
 
 # --- PDF ------------------------------------------------------------------------
