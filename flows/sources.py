@@ -6,6 +6,7 @@ extract and validate tasks run, without a server.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -71,7 +72,11 @@ def stream_telemetry(
     config: Config, month: str, chunk_rows: int = CHUNK_ROWS
 ) -> TelemetryData | None:
     """Read, check and roll up the month's samples one series-complete chunk at a
-    time, so memory holds a chunk, never the month."""
+    time, so memory holds a chunk or two, never the month.
+
+    A chunk is checked and rolled up on a worker thread while the reader reads the
+    next one (Arrow and numpy release the GIL for most of both), one chunk at a time
+    so that the roll-ups keep the reader's order."""
     if not config.sources.telemetry:
         return None
     # Great Expectations takes seconds to import: only when telemetry is read.
@@ -80,7 +85,7 @@ def stream_telemetry(
     checks = TelemetryChecks(config)
     rollups: list[GpuRollup] = []
 
-    def take(chunk: pd.DataFrame) -> None:
+    def work(chunk: pd.DataFrame) -> None:
         checks.add(chunk)
         rollups.append(
             rollup_samples(
@@ -91,14 +96,24 @@ def stream_telemetry(
             )
         )
 
-    load = read_telemetry_chunks(
-        config.sources.telemetry,
-        month,
-        telemetry=config.telemetry,
-        endpoint_url=config.s3.endpoint_url,
-        on_chunk=take,
-        chunk_rows=chunk_rows,
-    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="telemetry") as pool:
+        running: list[Future] = []
+
+        def take(chunk: pd.DataFrame) -> None:
+            if running:
+                running.pop().result()  # the worker's error, if any, stops the read
+            running.append(pool.submit(work, chunk))
+
+        load = read_telemetry_chunks(
+            config.sources.telemetry,
+            month,
+            telemetry=config.telemetry,
+            endpoint_url=config.s3.endpoint_url,
+            on_chunk=take,
+            chunk_rows=chunk_rows,
+        )
+        if running:
+            running.pop().result()
     return TelemetryData(load, combine_rollups(rollups), checks.outcome())
 
 

@@ -40,11 +40,15 @@ def validate(telemetry=None, telemetry_checks=None):
     )
 
 
-@pytest.mark.parametrize("head", [1_000, 0])
+@pytest.mark.parametrize(("head", "per_run"), [(1_000, 10**6), (0, 10**6), (0, 1)])
 @pytest.mark.parametrize("sizes", [[9], [3, 3, 3], [3, 6]])
-def test_chunks_give_the_findings_and_counts_of_one_run(sizes, head, monkeypatch):
-    """Also when GX sees only the rows that could fail (head: rows always judged)."""
+def test_chunks_give_the_findings_and_counts_of_one_run(
+    sizes, head, per_run, monkeypatch
+):
+    """Also when GX sees only the rows that could fail (head: rows always judged),
+    gathered over chunks (per_run: gathered rows that make GX run)."""
     monkeypatch.setattr(validation, "JUDGED_HEAD", head)
+    monkeypatch.setattr(validation, "JUDGED_PER_RUN", per_run)
     frame = samples()
     whole = validate(telemetry=frame)
     checks = TelemetryChecks(inventory(700))
