@@ -298,15 +298,8 @@ def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict
 
 
 def _host_records(gpu) -> list[dict]:
-    """Per-host rows for the report, with the idle cost of each host's GPUs."""
-    hosts = gpu.per_host
-    if hosts.empty:
-        return []
-    idle = (
-        gpu.per_gpu.groupby("host")["idle_cost"].sum() if not gpu.per_gpu.empty else {}
-    )
-    hosts = hosts.assign(idle_cost=hosts["host"].map(idle).fillna(0.0))
-    return _records(hosts)
+    """Per-host rows for the report, with each host's idle cost."""
+    return [] if gpu.per_host.empty else _records(gpu.per_host)
 
 
 def _versions() -> dict[str, str]:

@@ -239,7 +239,7 @@ def billing_table(
         "PublisherName": _const(AWS, n),
         "RegionId": _const("us-east-1", n),
         "RegionName": _const("US East (N. Virginia)", n),
-        "ResourceId": pa.array(res["resource_id"][which]),
+        "ResourceId": pa.array(res["resource_id"][which], mask=category == "Tax"),
         "ResourceName": pa.nulls(n, pa.string()),
         "ResourceType": pa.nulls(n, pa.string()),
         "ServiceCategory": _dict(cats, service),

@@ -236,6 +236,23 @@ def test_cloud_host_cost_goes_to_busy_teams_and_idle_to_the_cent():
     assert host_row["cost_per_gpu_hour"] == pytest.approx(123.45 / 4)
     assert host_row["cost_per_busy_gpu_hour"] == pytest.approx(123.45 / 3)
     assert host_row["energy_cost"] == 0
+    assert host_row["idle_cost"] == pytest.approx(30.8625)
+
+
+def test_a_cloud_host_without_samples_is_idle_as_a_whole_and_utilization_is_na():
+    """No sample at all: the host's whole cost is idle, in the summary and in its
+    per-host row alike, and utilization is undefined rather than 0 %."""
+    from ingest.telemetry import empty_frame
+
+    billing = bill(("i-gpu1", 100.00, {}), ("i-gpu1", 23.45, {}))
+    result = run(empty_frame(), billing, inventory=[cloud(resource_id="i-gpu1")])
+
+    assert result.summary["utilization"] is None
+    assert result.summary["idle_cost"] == pytest.approx(123.45)
+    assert result.per_host.set_index("host")["idle_cost"].to_dict() == pytest.approx(
+        {"gpu-a1": 123.45}
+    )
+    assert [f.check for f in result.findings] == ["cloud_host_unobserved"]
 
 
 def test_idle_policy_share_spreads_idle_over_busy_hours():

@@ -45,6 +45,16 @@ def test_generated_month_has_both_formats_and_configs(tiny):
     assert hosts == ["gpu-0000", "gpu-0001"]
 
 
+def test_the_tax_line_belongs_to_no_resource(tiny):
+    """A tax line with a host's ResourceId would be counted as that host's cost."""
+    out, _ = tiny
+    table = pq.read_table(out / "inputs/billing").to_pandas()
+    tax = table[table["ChargeCategory"] == "Tax"]
+    assert len(tax) == 1
+    assert tax["ResourceId"].isna().all()
+    assert table.loc[table["ChargeCategory"] != "Tax", "ResourceId"].notna().all()
+
+
 def test_billing_reads_the_same_from_parquet_and_csv_gz(tiny):
     out, _ = tiny
     table = pq.read_table(out / "inputs/billing")

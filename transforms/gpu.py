@@ -425,6 +425,10 @@ def _assemble(
     allocations = allocate(usage, table, telemetry.idle_policy)
     idle_by_host = allocations[allocations["team"] == IDLE].groupby("host")["amount"]
     per_host = _per_host(table, hosts)
+    # What each host's idle share came to, as summary.gpu.idle_cost sums it (a host
+    # without telemetry is idle as a whole).
+    idle_cost = per_host["host"].map(idle_by_host.sum()).astype("float64")
+    per_host["idle_cost"] = idle_cost.fillna(0.0)
     per_gpu = _per_gpu(per_gpu, table, rate)
     onprem = table[table["location"] == "onprem"]
     summary = _summary(usage, per_host, float(idle_by_host.sum().sum()))
@@ -477,9 +481,14 @@ def _per_gpu(
     return out[PER_GPU_COLUMNS]
 
 
-def _summary(usage: pd.DataFrame, per_host: pd.DataFrame, idle_cost: float) -> dict:
+def _summary(
+    usage: pd.DataFrame, per_host: pd.DataFrame, idle_cost: float
+) -> dict[str, float | None]:
     known_hours = float(usage["known_hours"].sum())
-    utilization = float(usage["util_hours"].sum()) / known_hours if known_hours else 0.0
+    # No sample with a known utilization: undefined (n/a), not 0 %.
+    utilization = None
+    if known_hours:
+        utilization = float(usage["util_hours"].sum()) / known_hours
     return {
         "gpu_hours": float(per_host["observed_hours"].sum()),
         "busy_gpu_hours": float(per_host["busy_hours"].sum()),
