@@ -86,7 +86,7 @@ def to_canonical(
         if column.startswith("x_") and column not in {*OURS, LINE_COUNT}:
             out[column] = text_or_none(chunk[column])
     out[Focus.SourceRow] = rows
-    _check_required_nulls(out, rows, blocking)
+    _check_required_nulls(chunk, out, rows, blocking)
     _check_charge_category(out, rows, blocking)
     _zero_commitment_purchases(out, rows, warning)
     out[Focus.Tags], out[Focus.TeamTag] = _tags(chunk, team_tag, rows, warning)
@@ -126,9 +126,16 @@ def _convert(
     return text_or_none(values)
 
 
-def _check_required_nulls(out: pd.DataFrame, rows: pd.Series, tally: Tally) -> None:
+def _check_required_nulls(
+    chunk: pd.DataFrame, out: pd.DataFrame, rows: pd.Series, tally: Tally
+) -> None:
+    """Required cells left empty in the file. A cell that holds text which did not
+    parse is reported once, as unparseable, not again as empty."""
     for column in BILLING_REQUIRED:
+        source = _source_column(chunk, column)
         empty = out[column].isna()
+        if source is not None:
+            empty &= is_null(chunk[source])
         tally.record(
             "missing_value", str(column), "filled in", rows[empty], out[column][empty]
         )

@@ -145,11 +145,23 @@ def _count(findings: list[Finding], severity: Severity) -> int:
 def _merge(
     reader: list[Finding], outcomes: list[SourceOutcome], extra: list[Finding]
 ) -> list[Finding]:
-    """Readers' findings first; ours unless a reader already reported the same thing."""
+    """Readers' findings first; ours unless a reader already reported the same thing.
+
+    A reader that blocks on a column (a cost that is not a number) has said what is
+    wrong with it: the suite's blocking finding on the same column (the null that
+    the bad cell became) would only say it again."""
     merged = list(reader)
     seen = {_key(f) for f in reader}
+    blocked = {(f.source, f.column) for f in reader if f.severity == Severity.BLOCKING}
     for outcome in outcomes:
-        kept = [f for f in outcome.findings if _key(f) not in seen]
+        kept = [
+            f
+            for f in outcome.findings
+            if _key(f) not in seen
+            and not (
+                f.severity == Severity.BLOCKING and (f.source, f.column) in blocked
+            )
+        ]
         outcome.findings = kept
         merged.extend(kept)
     merged.extend(extra)
