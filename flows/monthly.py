@@ -145,6 +145,13 @@ def transform(config: Config, month: str, data: Extracted) -> MonthResult:
     return result
 
 
+def _kept(config: Config, month: str) -> str:
+    """What a stopped run leaves: the month's last good report, or nothing yet."""
+    if (Path(config.report.out) / month / "report.pdf").exists():
+        return "the last good report is kept"
+    return "no report was written"
+
+
 def _samples(data: TelemetryData | None) -> pd.DataFrame | GpuRollup:
     return empty_frame() if data is None else data.rollup
 
@@ -195,7 +202,7 @@ def run_month(config: Config, month: str, *, send: bool, resend: bool) -> dict:
     if stop:
         logger.error("validation: %s blocking findings; nothing written", len(stop))
         raise DataValidationError(
-            f"{month}: {len(stop)} blocking findings; the last good report is kept. "
+            f"{month}: {len(stop)} blocking findings; {_kept(config, month)}. "
             f"First: {stop[0].message}",
             findings=stop,
         )

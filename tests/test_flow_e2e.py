@@ -187,3 +187,28 @@ team_tag = "business_unit"
     run = json.loads((month / "run.json").read_text())
     messages = " ".join(f["message"] for f in run["findings"])
     assert "2024-09" in messages  # the 2026 telemetry snapshot is outside the month
+
+
+def test_a_blocked_first_run_says_no_report_was_written(prefect_server, tmp_path):
+    """The input that broke it: a bad cost on a month with no report yet was told
+    "the last good report is kept"."""
+    from transforms.errors import DataValidationError
+
+    config = write_demo(tmp_path)
+    bill = tmp_path / "inputs" / "billing" / "focus-2026-10.csv"
+    with bill.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[3]["BilledCost"] = "12.3.4"
+    with bill.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    with pytest.raises(DataValidationError) as stopped:
+        monthly_report(month="2026-10", config_path=str(config), send=False)
+
+    message = str(stopped.value)
+    assert "no report was written" in message
+    assert "last good report" not in message
+    assert "found '12.3.4'" in message
+    assert not (tmp_path / "report" / "2026-10").exists()

@@ -59,3 +59,16 @@ def test_an_empty_cost_beside_a_bad_one_is_reported_as_empty(tmp_path):
     ]
     empty = next(f for f in found if f.check == "missing_value")
     assert "rows 26" in empty.message
+
+
+def test_a_stopped_run_says_whether_a_good_report_is_kept(tmp_path):
+    from dataclasses import replace
+
+    from flows.monthly import _kept
+
+    config = Config()
+    config = replace(config, report=replace(config.report, out=str(tmp_path)))
+    assert _kept(config, "2026-10") == "no report was written"
+    (tmp_path / "2026-10").mkdir()
+    (tmp_path / "2026-10" / "report.pdf").write_bytes(b"%PDF-1.7")
+    assert _kept(config, "2026-10") == "the last good report is kept"
