@@ -52,7 +52,8 @@ class Extracted:
 def extract_billing(config: Config, month: str) -> BillingLoad:
     load = sources.load_billing(config, month)
     get_run_logger().info(
-        "billing: %s rows for %s from %s files",
+        "billing: %s lines (%s rows) for %s from %s files",
+        load.lines,
         len(load.frame),
         month,
         len(load.inputs),

@@ -15,7 +15,7 @@ import pandas as pd
 from ingest.billing import BillingLoad, read_billing
 from ingest.config import Config
 from ingest.payroll import PeopleLoad, read_people
-from ingest.telemetry import TelemetryLoad, read_telemetry, read_telemetry_chunks
+from ingest.telemetry import TelemetryLoad, read_telemetry_chunks
 from transforms.gpu import GpuRollup, combine_rollups, rollup_samples
 
 if TYPE_CHECKING:  # Great Expectations takes seconds to import
@@ -31,17 +31,6 @@ def load_billing(config: Config, month: str) -> BillingLoad:
         month,
         team_tag=config.allocation.team_tag,
         lookahead_months=config.sources.lookahead_months,
-        endpoint_url=config.s3.endpoint_url,
-    )
-
-
-def load_telemetry(config: Config, month: str) -> TelemetryLoad | None:
-    if not config.sources.telemetry:
-        return None
-    return read_telemetry(
-        config.sources.telemetry,
-        month,
-        telemetry=config.telemetry,
         endpoint_url=config.s3.endpoint_url,
     )
 
@@ -133,13 +122,13 @@ def validate_sources(
     config: Config,
     month: str,
     billing: BillingLoad,
-    telemetry: TelemetryData | TelemetryLoad | None,
+    telemetry: TelemetryData | None,
     people: PeopleLoad | None,
 ):
     """Every suite over the canonical frames, with what the readers found.
 
-    Streamed telemetry (`TelemetryData`) was checked while it was read: its outcome
-    joins the others; a `TelemetryLoad` with its samples is checked here."""
+    Telemetry was checked chunk by chunk while it was read: its outcome joins the
+    others."""
     # Great Expectations takes seconds to import: only when validation runs.
     from ingest.validation import validate_month
 
@@ -147,13 +136,12 @@ def validate_sources(
     for load in (telemetry, people):
         if load is not None:
             findings += load.findings
-    checks = telemetry.checks if isinstance(telemetry, TelemetryData) else None
     return validate_month(
         month=month,
         billing=billing.frame,
-        telemetry=telemetry.frame if isinstance(telemetry, TelemetryLoad) else None,
+        telemetry=None,
         people=people.frame if people else None,
         reader_findings=findings,
         config=config,
-        telemetry_checks=checks,
+        telemetry_checks=telemetry.checks if telemetry else None,
     )

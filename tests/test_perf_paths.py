@@ -17,7 +17,7 @@ from flows import synthetic_large
 from ingest.billing import read_billing
 from ingest.config import TelemetryConfig
 from ingest.telemetry import read_telemetry
-from transforms.distinct import per_distinct, sorted_series
+from transforms.distinct import per_distinct
 
 MONTH = "2026-10"
 
@@ -107,28 +107,6 @@ def test_smi_parquet_without_zone_is_read_in_the_configured_timezone(tmp_path):
     assert frame["host"].astype(str).tolist() == ["node7", "node7"]
     assert frame["utilization"].iloc[0] == 0.5
     assert np.isnan(frame["utilization"].iloc[1])
-
-
-def test_sorted_series_matches_sort_values_and_drop_duplicates():
-    rng = np.random.default_rng(3)
-    n = 500
-    frame = pd.DataFrame(
-        {
-            "host": rng.choice(["b", "a", None, "c"], n),
-            "gpu": rng.choice(["x", "y"], n),
-            "timestamp": pd.Timestamp("2026-10-01", tz="UTC")
-            + pd.to_timedelta(rng.integers(0, 40, n), unit="min"),
-            "value": np.arange(n),
-        }
-    )
-    for keep in ("first", "last"):
-        expected = (
-            frame.sort_values(["host", "gpu", "timestamp"], kind="stable")
-            .drop_duplicates(["host", "gpu", "timestamp"], keep=keep)
-            .reset_index(drop=True)
-        )
-        got = sorted_series(frame, ["host", "gpu"], "timestamp", keep=keep)
-        pd.testing.assert_frame_equal(got, expected)
 
 
 def test_per_distinct_matches_a_row_wise_map():

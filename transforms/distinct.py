@@ -4,7 +4,6 @@ Telemetry and billing columns repeat a handful of values (hosts, models, tags) o
 millions of rows. `per_distinct` hands `func` a small frame of the distinct key rows
 (missing values kept as they are) and spreads its answer back to every row, so a
 `map`, a regex or a `fillna` chain costs one pass over the keys, not over the rows.
-`sorted_series` sorts by text keys then time, stably, and drops repeated keys.
 """
 
 from __future__ import annotations
@@ -60,29 +59,3 @@ def _objects(items: list) -> np.ndarray:
     for i, item in enumerate(items):
         out[i] = item
     return out
-
-
-def sorted_series(
-    frame: pd.DataFrame, keys: list[str], time: str, keep: str = "first"
-) -> pd.DataFrame:
-    """Stable sort by `keys` (text, NaN last) then `time`; one row per keys and time.
-
-    The same rows in the same order as `sort_values(..., kind="stable")` followed by
-    `drop_duplicates(keys + [time], keep=keep)`, without sorting text.
-    """
-    if frame.empty:
-        return frame.reset_index(drop=True)
-    columns = []
-    for column in keys:
-        codes, uniques = pd.factorize(frame[column], sort=True)
-        columns.append(np.where(codes < 0, len(uniques), codes))
-    when = pd.DatetimeIndex(frame[time])
-    stamps = np.where(when.isna(), np.iinfo(np.int64).max, when.asi8)
-    order = np.lexsort([stamps, *reversed(columns)])
-    ordered = [c[order] for c in [*columns, stamps]]
-    same = np.ones(len(order) - 1, dtype=bool)
-    for values in ordered:
-        same &= values[1:] == values[:-1]
-    last = keep == "last"
-    drop = np.append(same, False) if last else np.insert(same, 0, False)
-    return frame.take(order[~drop]).reset_index(drop=True)
